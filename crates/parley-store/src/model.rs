@@ -1,0 +1,166 @@
+//! The records the store hands out and the inputs it takes. Times are unix milliseconds.
+
+use parley_core::thread::{CommentStatus, Threaded};
+use parley_core::{Role, UserStatus};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Site {
+    pub id: i64,
+    pub name: String,
+    /// Origins (scheme://host[:port]) allowed to embed this site's conversations.
+    pub origins: Vec<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoryFields {
+    pub url: String,
+    pub slug: String,
+    pub headline: String,
+    pub standfirst: String,
+    pub body_md: String,
+    pub published_at: i64,
+    pub picture_url: Option<String>,
+    pub picture_caption: Option<String>,
+    pub picture_credit: Option<String>,
+    pub is_closed: bool,
+    pub closed_message: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Story {
+    pub id: i64,
+    pub site_id: i64,
+    #[serde(flatten)]
+    pub fields: StoryFields,
+    pub body_html: String,
+    /// Bumped by every change a reader could see; the key of caches and ETags.
+    pub version: i64,
+    /// Published comments.
+    pub comment_count: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub site_id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub status: UserStatus,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub site_id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: Option<String>,
+    pub role: Role,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Comment {
+    pub id: i64,
+    pub story_id: i64,
+    /// None for tombstones: a deleted comment keeps its place, not its author.
+    pub author_id: Option<i64>,
+    pub author_name: Option<String>,
+    pub author_role: Option<Role>,
+    pub parent_id: Option<i64>,
+    /// Display name of the parent's author, for "Reply to NAME".
+    pub parent_author_name: Option<String>,
+    pub root_id: i64,
+    pub depth: i64,
+    pub path: String,
+    pub reply_count: i64,
+    pub reaction_count: i64,
+    pub status: CommentStatus,
+    pub featured: bool,
+    pub body_src: String,
+    pub body_html: String,
+    pub created_at: i64,
+    pub edited_at: Option<i64>,
+}
+
+impl Threaded for Comment {
+    fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewComment {
+    pub story_id: i64,
+    pub author_id: i64,
+    pub parent_id: Option<i64>,
+    pub body_src: String,
+    pub body_html: String,
+    pub max_depth: i64,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct CommentEdit {
+    pub comment_id: i64,
+    pub editor_id: i64,
+    pub body_src: String,
+    pub body_html: String,
+    /// How long after posting an author may still edit.
+    pub window_ms: i64,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Revision {
+    pub id: i64,
+    pub comment_id: i64,
+    pub body_src: String,
+    pub body_html: String,
+    pub decision: String,
+    pub reasons: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewReport {
+    pub comment_id: i64,
+    pub user_id: i64,
+    pub reason: String,
+    pub note: String,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: i64,
+    pub site_id: Option<i64>,
+    pub actor_id: Option<i64>,
+    /// The automatic rule that acted, when no person did.
+    pub actor_rule: Option<String>,
+    pub action: String,
+    pub target_kind: String,
+    pub target_id: i64,
+    pub revision_id: Option<i64>,
+    pub reason: String,
+}
+
+/// A session as found by its token: the user and when it ends.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub user: User,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoryCount {
+    pub url: String,
+    pub story_id: i64,
+    pub count: i64,
+}

@@ -1,0 +1,122 @@
+//! The one storage interface. Both backends implement it with the same code
+//! ([`crate::sql::SqlStore`]); callers hold an `Arc<dyn Store>` and never know which.
+
+use async_trait::async_trait;
+use parley_core::{CommentSort, Cursor, Role};
+
+use crate::error::StoreResult;
+use crate::model::*;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// "sqlite" or "postgres", for logs and `doctor`.
+    fn backend(&self) -> &'static str;
+
+    // ---- sites ----
+    async fn create_site(&self, name: &str, origins: &[String], now: i64) -> StoreResult<Site>;
+    async fn site_by_name(&self, name: &str) -> StoreResult<Option<Site>>;
+    async fn site_by_id(&self, id: i64) -> StoreResult<Option<Site>>;
+    async fn list_sites(&self) -> StoreResult<Vec<Site>>;
+
+    // ---- stories ----
+    async fn create_story(
+        &self,
+        site_id: i64,
+        fields: StoryFields,
+        body_html: String,
+        now: i64,
+    ) -> StoreResult<Story>;
+    async fn update_story(
+        &self,
+        id: i64,
+        fields: StoryFields,
+        body_html: String,
+        now: i64,
+    ) -> StoreResult<Story>;
+    async fn story_by_id(&self, id: i64) -> StoreResult<Option<Story>>;
+    async fn story_by_url(&self, site_id: i64, url: &str) -> StoreResult<Option<Story>>;
+    async fn story_by_slug(&self, site_id: i64, slug: &str) -> StoreResult<Option<Story>>;
+    /// Newest first, at most `limit`.
+    async fn list_stories(&self, site_id: i64, limit: i64) -> StoreResult<Vec<Story>>;
+    /// Published-comment counts of the stories at these URLs; unknown URLs are left out.
+    async fn comment_counts(&self, site_id: i64, urls: &[String]) -> StoreResult<Vec<StoryCount>>;
+
+    // ---- accounts ----
+    async fn create_user(&self, new: NewUser) -> StoreResult<User>;
+    async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>>;
+    /// The user with this email on this site, and their password hash if they have one.
+    async fn user_credentials(
+        &self,
+        site_id: i64,
+        email: &str,
+    ) -> StoreResult<Option<(User, Option<String>)>>;
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()>;
+    /// The session with this token hash, expired or not: the caller decides.
+    async fn session_user(&self, token_hash: &str) -> StoreResult<Option<SessionUser>>;
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Removes sessions that ended before `now`; returns how many.
+    async fn delete_expired_sessions(&self, now: i64) -> StoreResult<i64>;
+    async fn set_user_role(&self, user_id: i64, role: Role) -> StoreResult<User>;
+
+    // ---- comments: writes ----
+    /// Posts a comment or reply: checks the story is open, the author may post and the
+    /// parent can take a reply, all inside one transaction.
+    async fn create_comment(&self, new: NewComment) -> StoreResult<Comment>;
+    /// The author edits within the window; the previous text is kept as a revision.
+    async fn edit_comment(&self, edit: CommentEdit) -> StoreResult<Comment>;
+    /// The author deletes: the comment becomes a tombstone.
+    async fn delete_comment(&self, comment_id: i64, user_id: i64, now: i64)
+    -> StoreResult<Comment>;
+    /// Returns the comment's new reaction count. A second reaction is a conflict.
+    async fn add_reaction(&self, comment_id: i64, user_id: i64, now: i64) -> StoreResult<i64>;
+    async fn remove_reaction(&self, comment_id: i64, user_id: i64, now: i64) -> StoreResult<i64>;
+    async fn add_report(&self, report: NewReport) -> StoreResult<()>;
+    async fn set_featured(
+        &self,
+        comment_id: i64,
+        featured: bool,
+        actor_id: i64,
+        now: i64,
+    ) -> StoreResult<Comment>;
+
+    // ---- comments: reads ----
+    async fn comment_by_id(&self, id: i64) -> StoreResult<Option<Comment>>;
+    async fn comments_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<Comment>>;
+    /// Publicly visible top-level comments after `after`, in `sort` order, at most `limit`.
+    async fn top_level_page(
+        &self,
+        story_id: i64,
+        sort: CommentSort,
+        after: Option<Cursor>,
+        limit: i64,
+    ) -> StoreResult<Vec<Comment>>;
+    /// Visible replies under each root, depth-first, at most `per_root` per root and no
+    /// deeper than `max_depth`.
+    async fn replies_for_roots(
+        &self,
+        root_ids: &[i64],
+        per_root: i64,
+        max_depth: i64,
+    ) -> StoreResult<Vec<Comment>>;
+    /// Visible replies under `root_id` after `after_path` in depth-first order.
+    async fn replies_after(
+        &self,
+        root_id: i64,
+        after_path: &str,
+        limit: i64,
+        max_depth: i64,
+    ) -> StoreResult<Vec<Comment>>;
+    /// The author's own comments on a story that readers cannot see yet (pending).
+    async fn pending_of_author(&self, story_id: i64, author_id: i64) -> StoreResult<Vec<Comment>>;
+    /// Ids among `comment_ids` that `user_id` has reacted to.
+    async fn reacted_by(&self, user_id: i64, comment_ids: &[i64]) -> StoreResult<Vec<i64>>;
+    async fn featured_comments(&self, story_id: i64, limit: i64) -> StoreResult<Vec<Comment>>;
+    async fn revisions(&self, comment_id: i64) -> StoreResult<Vec<Revision>>;
+    async fn audit_for(&self, target_kind: &str, target_id: i64) -> StoreResult<Vec<AuditEntry>>;
+}

@@ -1,0 +1,54 @@
+//! The JSON API under /api/v1: one route table, handlers grouped by resource.
+
+pub mod accounts;
+pub mod comments;
+pub mod meta;
+pub mod stories;
+
+use axum::Router;
+use axum::routing::{get, post, put};
+
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/openapi.json", get(meta::openapi))
+        .route("/api/v1/accounts", post(accounts::register))
+        .route("/api/v1/sessions", post(accounts::sign_in))
+        .route(
+            "/api/v1/sessions/current",
+            axum::routing::delete(accounts::sign_out),
+        )
+        .route("/api/v1/me", get(accounts::me))
+        .route(
+            "/api/v1/counts",
+            get(stories::counts_get).post(stories::counts_post),
+        )
+        .route("/api/v1/stories", get(stories::find).post(stories::create))
+        .route(
+            "/api/v1/stories/{id}",
+            get(stories::get).patch(stories::update),
+        )
+        .route(
+            "/api/v1/stories/{id}/comments",
+            get(comments::page).post(comments::create),
+        )
+        .route("/api/v1/stories/{id}/featured", get(comments::featured))
+        .route("/api/v1/stories/{id}/viewer", get(comments::viewer))
+        .route(
+            "/api/v1/comments/{id}",
+            get(comments::get_one)
+                .patch(comments::edit)
+                .delete(comments::delete),
+        )
+        .route("/api/v1/comments/{id}/replies", get(comments::replies))
+        .route(
+            "/api/v1/comments/{id}/reactions",
+            post(comments::react).delete(comments::unreact),
+        )
+        .route("/api/v1/comments/{id}/reports", post(comments::report))
+        .route(
+            "/api/v1/comments/{id}/featured",
+            put(comments::feature).delete(comments::unfeature),
+        )
+}

@@ -1,0 +1,51 @@
+//! Settings the HTTP layer needs, resolved by the binary from flags, env and file.
+
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Site used when a request names none (the first site when unset).
+    pub default_site: Option<String>,
+    /// The public origin (scheme://host[:port]) pages are served from, for CSRF checks
+    /// behind a proxy. When unset, the request's Host header is trusted.
+    pub public_origin: Option<String>,
+    /// Mark cookies Secure (serve over TLS, directly or behind a proxy).
+    pub secure_cookies: bool,
+    /// Read the client address from X-Forwarded-For (only behind a trusted proxy).
+    pub trust_proxy: bool,
+    pub max_comment_chars: usize,
+    pub edit_window: Duration,
+    /// Deepest reply level (top-level comments are level 0).
+    pub max_depth: i64,
+    pub page_size: i64,
+    pub max_page_size: i64,
+    pub replies_per_comment: i64,
+    pub session_ttl: Duration,
+    pub body_limit_bytes: usize,
+    /// Failed sign-ins allowed per account, and per client address, in `signin_window`.
+    pub signin_failures_per_account: u32,
+    pub signin_failures_per_ip: u32,
+    pub signin_window: Duration,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            default_site: None,
+            public_origin: None,
+            secure_cookies: false,
+            trust_proxy: false,
+            max_comment_chars: 5_000,
+            edit_window: Duration::from_secs(15 * 60),
+            max_depth: 6,
+            page_size: 20,
+            max_page_size: 100,
+            replies_per_comment: 5,
+            session_ttl: Duration::from_secs(30 * 24 * 3600),
+            body_limit_bytes: 64 * 1024,
+            signin_failures_per_account: 5,
+            signin_failures_per_ip: 30,
+            signin_window: Duration::from_secs(15 * 60),
+        }
+    }
+}

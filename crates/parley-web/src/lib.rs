@@ -1,0 +1,143 @@
+//! Parley's HTTP layer: the JSON API, authentication, and the mapping of every error to
+//! one response shape. Domain rules live in `parley-core`, persistence in `parley-store`.
+
+pub mod api;
+pub mod auth;
+pub mod cache;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod view;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Response, StatusCode, header};
+use axum::response::IntoResponse;
+use parley_store::{Site, Store, Story};
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+
+pub use config::WebConfig;
+
+use auth::Throttle;
+use cache::PageCache;
+use error::{ApiError, ApiResult, error_response};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<WebConfig>,
+    pub cache: Arc<PageCache>,
+    pub account_throttle: Arc<Throttle>,
+    pub ip_throttle: Arc<Throttle>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, config: WebConfig) -> Self {
+        let account_throttle =
+            Throttle::new(config.signin_failures_per_account, config.signin_window);
+        let ip_throttle = Throttle::new(config.signin_failures_per_ip, config.signin_window);
+        Self {
+            store,
+            cache: Arc::new(PageCache::new(Duration::from_secs(1), 2_000)),
+            config: Arc::new(config),
+            account_throttle: Arc::new(account_throttle),
+            ip_throttle: Arc::new(ip_throttle),
+        }
+    }
+
+    /// The named site, or the default one when no name is given.
+    pub async fn site(&self, name: Option<&str>) -> ApiResult<Site> {
+        let name = name.or(self.config.default_site.as_deref());
+        let site = match name {
+            Some(name) => self.store.site_by_name(name).await?,
+            None => self.store.list_sites().await?.into_iter().next(),
+        };
+        site.ok_or_else(|| ApiError::not_found("site"))
+    }
+
+    pub async fn story(&self, id: i64) -> ApiResult<Story> {
+        self.store
+            .story_by_id(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("story"))
+    }
+}
+
+/// Unix milliseconds now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.body_limit_bytes;
+    api::routes()
+        .route("/healthz", axum::routing::get(api::meta::healthz))
+        .fallback(not_found)
+        .layer(axum::middleware::map_response(uniform_errors))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(CatchPanicLayer::custom(|_| {
+            error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "something went wrong on our side",
+                None,
+            )
+        }))
+        .with_state(state)
+}
+
+async fn not_found() -> impl IntoResponse {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "there is nothing at this address",
+    )
+}
+
+/// Errors produced outside our handlers (unknown method, unparsable path segment...)
+/// get the API's error shape too.
+async fn uniform_errors(response: Response<Body>) -> Response<Body> {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !status.is_client_error() && !status.is_server_error() || is_json {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "this method is not allowed here"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is too large"),
+        StatusCode::NOT_FOUND => ("not_found", "there is nothing at this address"),
+        s if s.is_server_error() => ("internal", "something went wrong on our side"),
+        _ => ("bad_request", "this request is not valid"),
+    };
+    let mut fixed = error_response(status, code, message, None);
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        fixed.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    fixed
+}
+
+/// Serves until `shutdown` completes, then finishes in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

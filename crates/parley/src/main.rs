@@ -1,0 +1,20 @@
+//! The `parley` binary: command line, configuration, start-up and shutdown.
+
+mod cli;
+mod demo;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match cli::run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("parley: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
