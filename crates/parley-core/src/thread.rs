@@ -59,7 +59,9 @@ pub fn child_path(parent_path: Option<&str>, id: i64) -> String {
 }
 
 pub fn is_valid_path(path: &str) -> bool {
-    !path.is_empty() && path.len() % SEGMENT_WIDTH == 0 && path.bytes().all(|b| b.is_ascii_digit())
+    !path.is_empty()
+        && path.len().is_multiple_of(SEGMENT_WIDTH)
+        && path.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Ids named by a path, root first, the comment itself last.

@@ -121,15 +121,17 @@ where
         match &self.writer {
             Writer::Batched(w) => w.write(f).await,
             Writer::Pooled(pool) => {
-                let mut conn = pool.acquire().await?;
-                conn.execute(DB::BEGIN).await?;
-                match f(&mut conn).await {
+                // A sqlx Transaction rather than a bare BEGIN: if the caller gives up
+                // mid-write, dropping it rolls back before the connection is reused
+                // (a bare BEGIN went back to the pool still open, holding its locks).
+                let mut tx = pool.begin_with(DB::BEGIN).await?;
+                match f(&mut tx).await {
                     Ok(v) => {
-                        conn.execute("COMMIT").await?;
+                        tx.commit().await?;
                         Ok(v)
                     }
                     Err(e) => {
-                        conn.execute("ROLLBACK").await?;
+                        tx.rollback().await?;
                         Err(e)
                     }
                 }

@@ -144,8 +144,10 @@ where
         .await
         .expect("create test schema");
 
+    // The application name marks this test's sessions, so cleanup can end stragglers.
     let options = PgConnectOptions::from_str(&url)
         .expect("postgres options")
+        .application_name(&schema)
         .options([("search_path", schema.as_str())]);
     let outcome = AssertUnwindSafe(async {
         let store = Arc::new(
@@ -161,25 +163,43 @@ where
         let result = AssertUnwindSafe(case(db)).catch_unwind().await;
         // Whatever happened, no connection of the store may hold the schema's locks.
         drop(store);
-        pool.close().await;
+        // A connection leaked by the case would make `close` wait forever; cleanup
+        // terminates such sessions anyway.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), pool.close()).await;
         result
     })
     .catch_unwind()
     .await;
 
-    sqlx::query("SET lock_timeout = '30s'")
-        .execute(&mut admin)
-        .await
-        .expect("set lock_timeout");
-    let dropped = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-        .execute(&mut admin)
-        .await;
+    let dropped = drop_schema(&mut admin, &schema).await;
     let _ = admin.close().await;
+    if let Err(e) = &dropped {
+        eprintln!("could not drop test schema {schema}: {e}");
+    }
     match outcome {
         Ok(Ok(())) => {}
         Ok(Err(panic)) | Err(panic) => std::panic::resume_unwind(panic),
     }
     dropped.expect("drop test schema");
+}
+
+async fn drop_schema(admin: &mut PgConnection, schema: &str) -> Result<(), sqlx::Error> {
+    // Sessions of this test that outlived the store (a write abandoned mid-transaction,
+    // a raw connection) would hold locks the DROP waits for.
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(schema)
+    .execute(&mut *admin)
+    .await?;
+    sqlx::query("SET lock_timeout = '30s'")
+        .execute(&mut *admin)
+        .await?;
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&mut *admin)
+        .await?;
+    Ok(())
 }
 
 /// Generates, for every case, `sqlite::case` and `postgres::case` tests, and the

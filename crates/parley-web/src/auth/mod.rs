@@ -53,14 +53,13 @@ pub struct SignedIn {
 pub struct MaybeSignedIn(pub Option<SignedIn>);
 
 fn presented_token(parts: &Parts) -> Option<(String, Credential)> {
-    if let Some(auth) = parts
+    let bearer = parts
         .headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-    {
-        if let Some(token) = auth.strip_prefix("Bearer ") {
-            return Some((token.trim().to_owned(), Credential::Bearer));
-        }
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if let Some(token) = bearer {
+        return Some((token.trim().to_owned(), Credential::Bearer));
     }
     parts
         .headers

@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Turns the records bench/run collected (JSON lines) into the Markdown report.
+
+Usage: report.py META_JSON RESULTS_JSONL
+Standard library only."""
+
+import json
+import sys
+
+FLOOR_SMALL_RPS = 20_000  # first page of the 1,000-comment story, req/s
+FLOOR_LARGE_RATIO = 0.80  # 10,000-comment story: within 20% of the 1,000-comment one
+FLOOR_POSTS = 2_000  # durable comment posts/s
+FLOOR_IDLE_MB = 20  # idle RSS, MB (10^6 bytes; VmRSS is in KiB)
+
+SCENARIOS = [
+    ("page_a", "(a) GET first page, story A (1,000 comments)"),
+    ("page_b", "(b) GET first page, story B (10,000 comments)"),
+    ("counts", "(c) GET /api/v1/counts, 10 URLs"),
+    ("post", "(d) POST comment (durable)"),
+]
+
+
+def num(x, digits=0):
+    if x is None:
+        return "n/a"
+    return f"{x:,.{digits}f}"
+
+
+def lat(x):
+    if x is None:
+        return "n/a"
+    if x < 1:
+        return f"{x * 1000:.0f} µs"
+    if x < 100:
+        return f"{x:.2f} ms"
+    return f"{x:,.0f} ms"
+
+
+def mib(kb):
+    return "n/a" if kb is None else f"{kb / 1024:.1f} MiB"
+
+
+def mb(kb):
+    return None if kb is None else kb * 1024 / 1e6
+
+
+def main():
+    meta = json.load(open(sys.argv[1]))
+    recs = [json.loads(line) for line in open(sys.argv[2]) if line.strip()]
+    runs = {(r["backend"], r["scenario"]): r for r in recs if r["kind"] == "wrk"}
+    mem = {r["backend"]: r for r in recs if r["kind"] == "memory"}
+    seeds = {r["backend"]: r for r in recs if r["kind"] == "seed"}
+    backends = meta["backends"]
+
+    w = print
+    w(f"# Parley benchmark, {meta['date']}")
+    w()
+    w(f"- Commit: `{meta['commit']}`")
+    w(f"- Machine: {meta['nproc']} CPUs (`nproc` = {meta['nproc']}), {meta['cpu_model']}; "
+      f"memory: {meta['free']}")
+    w(f"- Kernel: {meta['kernel']}; wrk: {meta['wrk_version']}")
+    w(f"- Command: `{meta['command']}`")
+    w(f"- Load: `wrk -t{meta['threads']} -c{meta['connections']} -d{meta['duration']}s --latency`"
+      f" per scenario, after a {meta['warmup']} s warm-up for the GETs. wrk runs on the same "
+      f"{meta['nproc']} cores as the server, so every number below is the server's share of "
+      f"a machine it splits with the load generator.")
+    w("- Data (seeded through the HTTP API): 20 readers; story A with 1,000 comments "
+      "(200 top-level, replies to depth 3), story B with 10,000 (2,000 top-level, replies "
+      "to depth 3), 10 homepage stories for the counts; default settings "
+      "(page size 20, 5 replies per thread).")
+    for b in backends:
+        s = seeds.get(b)
+        if s:
+            w(f"- Seeding ({b}): {s['seconds']} s")
+    w()
+    w("| Scenario | Backend | Requests/s | p50 | p99 | Requests | Errors (non-2xx / socket) | Server CPU |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|")
+    for key, label in SCENARIOS:
+        for b in backends:
+            r = runs.get((b, key))
+            if not r:
+                w(f"| {label} | {b} | not run | | | | | |")
+                continue
+            unit = " posts/s" if key == "post" else ""
+            cpu = "n/a"
+            if r.get("server_cpu_pct") is not None and r.get("requests"):
+                per = r["server_cpu_s"] / r["requests"] * 1e6
+                cpu = f"{r['server_cpu_pct']:.0f}% ({per:.0f} µs/req)"
+            w(f"| {label} | {b} | {num(r['rps'])}{unit} | {lat(r['p50_ms'])} | "
+              f"{lat(r['p99_ms'])} | {num(r['requests'])} | {r['non2xx']} / "
+              f"{r['socket_errors']} | {cpu} |")
+    for b in backends:
+        m = mem.get(b)
+        if not m:
+            continue
+        w(f"| (e) memory: idle RSS at start | {b} | | | | | | {mib(m['idle_rss_kb'])} |")
+        w(f"| (e) memory: RSS after seeding | {b} | | | | | | {mib(m['seeded_rss_kb'])} |")
+        w(f"| (e) memory: RSS at the end | {b} | | | | | | {mib(m['end_rss_kb'])} |")
+        w(f"| (e) memory: peak RSS (VmHWM) | {b} | | | | | | {mib(m['peak_hwm_kb'])} |")
+    w()
+    w("Server CPU: CPU time the server process used during the measured run, as a share "
+      "of one core (200% = both cores), and per request.")
+    for b in backends:
+        r = runs.get((b, "post"))
+        if r and "stored" in r:
+            acked = (r["requests"] or 0) - r["non2xx"]
+            verdict = "OK" if r["stored"] >= acked else "MISMATCH: fewer stored than acknowledged"
+            w(f"- Durability check ({b}): {acked:,} posts answered 201 during the run; "
+              f"the story's comment count grew by {r['stored']:,} ({verdict}; a few more can "
+              f"be stored than counted, from requests still in flight when wrk stopped).")
+    w()
+    w("## Floors")
+    w()
+    w("| Floor | Backend | Target | Measured | Result |")
+    w("|---|---|---|---|---|")
+    for b in backends:
+        a = runs.get((b, "page_a"))
+        bb = runs.get((b, "page_b"))
+        p = runs.get((b, "post"))
+        m = mem.get(b)
+
+        def ok(cond):
+            return "n/a" if cond is None else ("met" if cond else "**MISSED**")
+
+        def clean(r):
+            return r is not None and r["non2xx"] == 0 and r["socket_errors"] == 0
+
+        if a:
+            c = a["rps"] >= FLOOR_SMALL_RPS if a["rps"] else False
+            w(f"| First page, 1,000-comment story | {b} | >= {FLOOR_SMALL_RPS:,} req/s | "
+              f"{num(a['rps'])} req/s | {ok(c and clean(a))} |")
+        if a and bb and a["rps"] and bb["rps"]:
+            ratio = bb["rps"] / a["rps"]
+            w(f"| First page, 10,000-comment story | {b} | within 20% of story A "
+              f"(>= {num(a['rps'] * FLOOR_LARGE_RATIO)} req/s) | {num(bb['rps'])} req/s "
+              f"({ratio:.0%} of A) | {ok(ratio >= FLOOR_LARGE_RATIO and clean(bb))} |")
+            w(f"| First page, 10,000-comment story, absolute | {b} | >= "
+              f"{num(FLOOR_SMALL_RPS * FLOOR_LARGE_RATIO)} req/s (80% of the 20,000 floor) | "
+              f"{num(bb['rps'])} req/s | "
+              f"{ok(bb['rps'] >= FLOOR_SMALL_RPS * FLOOR_LARGE_RATIO and clean(bb))} |")
+        if p:
+            c = p["rps"] >= FLOOR_POSTS if p["rps"] else False
+            w(f"| Durable comment posts | {b} | >= {FLOOR_POSTS:,} posts/s | "
+              f"{num(p['rps'])} posts/s | {ok(c and clean(p))} |")
+        if m and m.get("idle_rss_kb") is not None:
+            v = mb(m["idle_rss_kb"])
+            w(f"| Idle memory | {b} | <= {FLOOR_IDLE_MB} MB | {v:.1f} MB "
+              f"({mib(m['idle_rss_kb'])}) | {ok(v <= FLOOR_IDLE_MB)} |")
+    w()
+    w("A floor counts as met only if the run also had no errors.")
+    notes = [r for r in recs if r["kind"] == "note"]
+    if notes:
+        w()
+        w("## Notes from the run")
+        w()
+        for n in notes:
+            w(f"- {n['text']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,8 @@
+//! HTTP tests against a real server on a bound port, each on SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod accounts;
+mod bad_input;
+mod comments;
+mod common;
+mod stories;
