@@ -19,8 +19,7 @@ pub async fn open(url: &str) -> StoreResult<SqlStore<Sqlite>> {
         // FULL: a commit is on disk before anyone hears it succeeded.
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10))
-        .pragma("cache_size", "-8000");
+        .busy_timeout(Duration::from_secs(10));
     let mut writer = options.connect().await?;
     sqlx::migrate!("./migrations/sqlite")
         .run(&mut writer)

@@ -37,6 +37,9 @@ pub struct AppState {
     pub cache: Arc<PageCache>,
     pub account_throttle: Arc<Throttle>,
     pub ip_throttle: Arc<Throttle>,
+    /// Sites by name ("" for the default): sites are never removed, so a found site can
+    /// be kept for the life of the process.
+    sites: Arc<std::sync::RwLock<std::collections::HashMap<String, Site>>>,
 }
 
 impl AppState {
@@ -50,17 +53,32 @@ impl AppState {
             config: Arc::new(config),
             account_throttle: Arc::new(account_throttle),
             ip_throttle: Arc::new(ip_throttle),
+            sites: Arc::default(),
         }
     }
 
     /// The named site, or the default one when no name is given.
     pub async fn site(&self, name: Option<&str>) -> ApiResult<Site> {
         let name = name.or(self.config.default_site.as_deref());
+        let key = name.unwrap_or_default();
+        if let Some(site) = self
+            .sites
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+        {
+            return Ok(site.clone());
+        }
         let site = match name {
             Some(name) => self.store.site_by_name(name).await?,
             None => self.store.list_sites().await?.into_iter().next(),
         };
-        site.ok_or_else(|| ApiError::not_found("site"))
+        let site = site.ok_or_else(|| ApiError::not_found("site"))?;
+        self.sites
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_owned(), site.clone());
+        Ok(site)
     }
 
     pub async fn story(&self, id: i64) -> ApiResult<Story> {
