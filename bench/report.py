@@ -73,33 +73,46 @@ def main():
         if s:
             w(f"- Seeding ({b}): {s['seconds']} s")
     w()
-    w("| Scenario | Backend | Requests/s | p50 | p99 | Requests | Errors (non-2xx / socket) | Server CPU |")
-    w("|---|---|---:|---:|---:|---:|---:|---:|")
+    cap = meta["nproc"] * 100
+    w(f"| Scenario | Backend | Requests/s | p50 | p99 | Requests | Errors (non-2xx / socket) "
+      f"| CPU server / wrk / other (of {cap}%) | Server CPU per request |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for key, label in SCENARIOS:
         for b in backends:
             r = runs.get((b, key))
             if not r:
-                w(f"| {label} | {b} | not run | | | | | |")
+                w(f"| {label} | {b} | not run | | | | | | |")
                 continue
             unit = " posts/s" if key == "post" else ""
-            cpu = "n/a"
-            if r.get("server_cpu_pct") is not None and r.get("requests"):
-                per = r["server_cpu_s"] / r["requests"] * 1e6
-                cpu = f"{r['server_cpu_pct']:.0f}% ({per:.0f} µs/req)"
+            cpu = per = "n/a"
+            if r.get("server_cpu_pct") is not None:
+                cpu = (f"{r['server_cpu_pct']:.0f}% / {r.get('wrk_cpu_pct', 0):.0f}% / "
+                       f"{r.get('other_cpu_pct', 0):.0f}%")
+            if r.get("requests"):
+                per = f"{r['server_cpu_s'] / r['requests'] * 1e6:.0f} µs"
             w(f"| {label} | {b} | {num(r['rps'])}{unit} | {lat(r['p50_ms'])} | "
               f"{lat(r['p99_ms'])} | {num(r['requests'])} | {r['non2xx']} / "
-              f"{r['socket_errors']} | {cpu} |")
+              f"{r['socket_errors']} | {cpu} | {per} |")
     for b in backends:
         m = mem.get(b)
         if not m:
             continue
-        w(f"| (e) memory: idle RSS at start | {b} | | | | | | {mib(m['idle_rss_kb'])} |")
-        w(f"| (e) memory: RSS after seeding | {b} | | | | | | {mib(m['seeded_rss_kb'])} |")
-        w(f"| (e) memory: RSS at the end | {b} | | | | | | {mib(m['end_rss_kb'])} |")
-        w(f"| (e) memory: peak RSS (VmHWM) | {b} | | | | | | {mib(m['peak_hwm_kb'])} |")
+        phases = (seeds.get(b) or {}).get("rss_kb") or {}
+        rows = [
+            ("idle RSS right after start (VmRSS)", m["idle_rss_kb"]),
+            (f"RSS after registering {meta.get('readers', 20)} readers", phases.get("after_readers")),
+            ("RSS after seeding story A", phases.get("after_story_a")),
+            ("RSS after seeding story B", phases.get("after_story_b")),
+            ("RSS after all load (VmRSS)", m["end_rss_kb"]),
+            ("**peak RSS (VmHWM)**", m["peak_hwm_kb"]),
+        ]
+        for what, kb in rows:
+            w(f"| (e) memory: {what} | {b} | {mib(kb)} | | | | | | |")
     w()
-    w("Server CPU: CPU time the server process used during the measured run, as a share "
-      "of one core (200% = both cores), and per request.")
+    w(f"CPU columns: CPU time used during the measured run by the server process, by wrk, "
+      f"and by everything else on the machine (other people's builds, say), each as a share "
+      f"of one core ({cap}% = all {meta['nproc']} cores busy). Server CPU per request = "
+      f"server CPU time / requests completed.")
     for b in backends:
         r = runs.get((b, "post"))
         if r and "stored" in r:

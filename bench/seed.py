@@ -96,6 +96,20 @@ class Counter:
             return self.n
 
 
+def rss_kb(pid):
+    """The server's VmRSS in KiB (None when unknown)."""
+    if not pid:
+        return None
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 def level_sizes(top):
     return [round(top * f) for f in LEVEL_SHAPE]
 
@@ -140,6 +154,7 @@ def main():
     ap.add_argument("--small-top", type=int, default=200, help="top-level comments of story A")
     ap.add_argument("--large-top", type=int, default=2000, help="top-level comments of story B")
     ap.add_argument("--threads", type=int, default=16)
+    ap.add_argument("--server-pid", type=int, help="read the server's RSS after each phase")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
 
@@ -172,6 +187,8 @@ def main():
         )
         readers.append(out["token"])
 
+    rss = {"after_readers": rss_kb(args.server_pid)}
+
     def story(slug, headline):
         url = f"https://news.bench.example.org/{run_id}/{slug}"
         out = api.call(
@@ -192,7 +209,9 @@ def main():
     expected = {}
     with concurrent.futures.ThreadPoolExecutor(args.threads) as pool:
         expected[a_id] = seed_story(api, pool, a_id, args.small_top, readers, ctr)
+        rss["after_story_a"] = rss_kb(args.server_pid)
         expected[b_id] = seed_story(api, pool, b_id, args.large_top, readers, ctr)
+        rss["after_story_b"] = rss_kb(args.server_pid)
 
         # a few comments on each homepage story, so the counts differ: 1, 2, ... 10
         def small(job):
@@ -230,6 +249,7 @@ def main():
         "story_post": {"id": p_id, "url": p_url},
         "count_urls": [url for _, url in count_stories],
         "seconds": round(time.monotonic() - t0, 1),
+        "rss_kb": rss,
     }
     with open(args.out, "w") as f:
         json.dump(out, f, indent=1)

@@ -56,7 +56,9 @@ pub fn plain_text(source: &str) -> String {
     for event in Parser::new(source) {
         match event {
             Event::Text(t) | Event::Code(t) => out.push_str(&t),
-            Event::SoftBreak | Event::HardBreak | Event::End(TagEnd::Paragraph) => out.push(' '),
+            Event::SoftBreak
+            | Event::HardBreak
+            | Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item) => out.push(' '),
             _ => {}
         }
     }
@@ -160,7 +162,10 @@ mod tests {
             assert!(!html.contains("<img"), "{payload} -> {html}");
             assert!(!html.contains("<svg"), "{payload} -> {html}");
             assert!(!html.contains("<iframe"), "{payload} -> {html}");
-            assert!(!html.contains("href=\"javascript"), "{payload} -> {html}");
+            assert!(
+                !html.contains("<a href=\"javascript"),
+                "{payload} -> {html}"
+            );
         }
     }
 
@@ -179,7 +184,11 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("<blockquote>"));
-        assert!(!html.contains("onclick") && !html.contains("<b"), "{html}");
+        assert!(
+            !html.contains("<b ") && !html.contains("<b>"),
+            "raw HTML is shown as text: {html}"
+        );
+        assert!(html.contains("&lt;b onclick=x&gt;"), "{html}");
     }
 
     #[test]

@@ -5,4 +5,5 @@ mod accounts;
 mod bad_input;
 mod comments;
 mod common;
+mod openapi;
 mod stories;
