@@ -1593,24 +1593,60 @@ async fn a_cancelled_write_leaves_nothing_half_done(store: Arc<dyn Store>) {
 
 // ---------------------------------------------------------------- property test
 
+/// Which existing comment an operation aims at: any of them, one of the newest few (so
+/// replies build deep chains and deletes find their leaves), or the parent of one of the
+/// newest (so deletes leave tombstones with replies under them).
+#[derive(Debug, Clone)]
+enum Target {
+    Any(Index),
+    Recent(Index),
+    ParentOfRecent(Index),
+}
+
+/// A comment the sequence created.
+#[derive(Debug, Clone, Copy)]
+struct Made {
+    id: i64,
+    author: i64,
+    parent: Option<i64>,
+}
+
 #[derive(Debug, Clone)]
 enum Op {
     Post { user: usize },
-    Reply { user: usize, to: Index },
-    Delete { which: Index },
-    React { user: usize, to: Index },
+    Reply { user: usize, to: Target },
+    Delete { which: Target },
+    React { user: usize, to: Target },
 }
 
 /// Four users; the last one is pre-moderated.
 const USERS: usize = 4;
 const MAX_DEPTH: i64 = 3;
+const RECENT: usize = 2;
+
+/// Replies mostly answer the newest comments: threads grow deep.
+fn reply_target() -> impl Strategy<Value = Target> {
+    prop_oneof![
+        1 => any::<Index>().prop_map(Target::Any),
+        3 => any::<Index>().prop_map(Target::Recent),
+    ]
+}
+
+/// Deletes hit anything, the newest leaves, or the comments those leaves answer.
+fn delete_target() -> impl Strategy<Value = Target> {
+    prop_oneof![
+        any::<Index>().prop_map(Target::Any),
+        any::<Index>().prop_map(Target::Recent),
+        any::<Index>().prop_map(Target::ParentOfRecent),
+    ]
+}
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        3 => (0..USERS).prop_map(|user| Op::Post { user }),
-        5 => (0..USERS, any::<Index>()).prop_map(|(user, to)| Op::Reply { user, to }),
-        2 => any::<Index>().prop_map(|which| Op::Delete { which }),
-        2 => (0..USERS, any::<Index>()).prop_map(|(user, to)| Op::React { user, to }),
+        2 => (0..USERS).prop_map(|user| Op::Post { user }),
+        6 => (0..USERS, reply_target()).prop_map(|(user, to)| Op::Reply { user, to }),
+        4 => delete_target().prop_map(|which| Op::Delete { which }),
+        1 => (0..USERS, any::<Index>()).prop_map(|(user, to)| Op::React { user, to: Target::Any(to) }),
     ]
 }
 
@@ -1620,7 +1656,7 @@ fn random_operations_keep_thread_invariants(kind: Kind) {
         ..ProptestConfig::with_cases(16)
     };
     let mut runner = TestRunner::new(config);
-    let result = runner.run(&proptest::collection::vec(op(), 1..40), |ops| {
+    let result = runner.run(&proptest::collection::vec(op(), 10..40), |ops| {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -1645,7 +1681,7 @@ async fn apply_and_check(db: TestDb, ops: Vec<Op>) {
     let users = [w.alice.id, w.bob.id, w.carol.id, dan.id];
 
     // Every comment ever created, with its author; and the reactions that stuck.
-    let mut created: Vec<(i64, i64)> = Vec::new();
+    let mut created: Vec<Made> = Vec::new();
     let mut reactions: HashSet<(i64, i64)> = HashSet::new();
     for (step, op) in ops.iter().enumerate() {
         let now = T0 + 1_000 * step as i64;
@@ -1654,22 +1690,30 @@ async fn apply_and_check(db: TestDb, ops: Vec<Op>) {
                 let mut new = new_comment(w.story.id, users[*user], None, "top", now);
                 new.max_depth = MAX_DEPTH;
                 let c = store.create_comment(new).await.unwrap();
-                created.push((c.id, users[*user]));
+                created.push(Made {
+                    id: c.id,
+                    author: users[*user],
+                    parent: None,
+                });
             }
             Op::Reply { user, to } => {
-                let Some(&(parent, _)) = pick(&created, to) else {
+                let Some(Made { id: parent, .. }) = pick(&created, to) else {
                     continue;
                 };
                 let mut new = new_comment(w.story.id, users[*user], Some(parent), "reply", now);
                 new.max_depth = MAX_DEPTH;
                 match store.create_comment(new).await {
-                    Ok(c) => created.push((c.id, users[*user])),
+                    Ok(c) => created.push(Made {
+                        id: c.id,
+                        author: users[*user],
+                        parent: Some(parent),
+                    }),
                     Err(StoreError::Reply(_)) => {}
                     Err(e) => panic!("step {step}: unexpected error replying: {e:?}"),
                 }
             }
             Op::Delete { which } => {
-                let Some(&(id, author)) = pick(&created, which) else {
+                let Some(Made { id, author, .. }) = pick(&created, which) else {
                     continue;
                 };
                 match store.delete_comment(id, author, now).await {
@@ -1682,7 +1726,7 @@ async fn apply_and_check(db: TestDb, ops: Vec<Op>) {
                 }
             }
             Op::React { user, to } => {
-                let Some(&(id, _)) = pick(&created, to) else {
+                let Some(Made { id, .. }) = pick(&created, to) else {
                     continue;
                 };
                 match store.add_reaction(id, users[*user], now).await {
@@ -1702,7 +1746,7 @@ async fn apply_and_check(db: TestDb, ops: Vec<Op>) {
         }
     }
 
-    let all_ids: Vec<i64> = created.iter().map(|(id, _)| *id).collect();
+    let all_ids: Vec<i64> = created.iter().map(|m| m.id).collect();
     let rows = store.comments_by_ids(&all_ids).await.unwrap();
     assert_eq!(
         rows.len(),
@@ -1783,10 +1827,20 @@ async fn apply_and_check(db: TestDb, ops: Vec<Op>) {
     }
 }
 
-fn pick<'a, T>(items: &'a [T], at: &Index) -> Option<&'a T> {
-    if items.is_empty() {
-        None
-    } else {
-        Some(&items[at.index(items.len())])
+fn pick(made: &[Made], at: &Target) -> Option<Made> {
+    let recent = |i: &Index| made[made.len() - 1 - i.index(made.len().min(RECENT))];
+    if made.is_empty() {
+        return None;
     }
+    Some(match at {
+        Target::Any(i) => made[i.index(made.len())],
+        Target::Recent(i) => recent(i),
+        Target::ParentOfRecent(i) => {
+            let child = recent(i);
+            child
+                .parent
+                .and_then(|p| made.iter().find(|m| m.id == p).copied())
+                .unwrap_or(child)
+        }
+    })
 }

@@ -6,7 +6,9 @@ pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod extract;
+pub mod service;
 pub mod view;
 
 use std::future::Future;
@@ -37,6 +39,7 @@ pub struct AppState {
     pub cache: Arc<PageCache>,
     pub account_throttle: Arc<Throttle>,
     pub ip_throttle: Arc<Throttle>,
+    pub events: Arc<events::EventBus>,
     /// Sites by name ("" for the default): sites are never removed, so a found site can
     /// be kept for the life of the process.
     sites: Arc<std::sync::RwLock<std::collections::HashMap<String, Site>>>,
@@ -54,6 +57,7 @@ impl AppState {
             account_throttle: Arc::new(account_throttle),
             ip_throttle: Arc::new(ip_throttle),
             sites: Arc::default(),
+            events: Arc::new(events::EventBus::new(now_ms())),
         }
     }
 

@@ -129,6 +129,14 @@ pub struct ThreadView {
 }
 
 impl ThreadView {
+    pub fn from_thread(t: &crate::service::Thread) -> Self {
+        ThreadView {
+            comment: CommentView::from(&t.comment),
+            replies: t.replies.iter().map(ThreadView::from_node).collect(),
+            more_replies: t.more_replies.clone(),
+        }
+    }
+
     pub fn from_node(node: &ThreadNode<Comment>) -> Self {
         ThreadView {
             comment: CommentView::from(&node.item),

@@ -4,16 +4,16 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use parley_core::{DisplayName, Email, Password, Role};
-use parley_store::{NewUser, User};
+use parley_store::User;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::auth::{SESSION_COOKIE, SignedIn, hash_password, new_token, verify_password};
+use crate::AppState;
+use crate::auth::{SESSION_COOKIE, SignedIn};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ClientIp};
+use crate::service;
 use crate::view::UserView;
-use crate::{AppState, now_ms};
 
 /// Where the new session goes: a cookie for our pages, a bearer token for other clients.
 #[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
@@ -47,22 +47,9 @@ pub async fn register(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<Register>,
 ) -> ApiResult<Response> {
-    let email = Email::parse(&req.email)?;
-    let name = DisplayName::parse(&req.display_name)?;
-    let password = Password::parse(&req.password)?;
     let site = state.site(req.site.as_deref()).await?;
-    let hash = hash_password(password.expose().to_owned()).await?;
-    let user = state
-        .store
-        .create_user(NewUser {
-            site_id: site.id,
-            email: email.as_str().to_owned(),
-            display_name: name.as_str().to_owned(),
-            password_hash: Some(hash),
-            role: Role::Reader,
-            now: now_ms(),
-        })
-        .await?;
+    let user =
+        service::register(&state, &site, &req.email, &req.display_name, &req.password).await?;
     start_session(&state, &user, req.session, StatusCode::CREATED).await
 }
 
@@ -72,38 +59,7 @@ pub async fn sign_in(
     ApiJson(req): ApiJson<SignIn>,
 ) -> ApiResult<Response> {
     let site = state.site(req.site.as_deref()).await?;
-    let email = req.email.trim().to_lowercase();
-    let account_key = format!("{}:{email}", site.id);
-    let ip_key = ip.to_string();
-    for (throttle, key) in [
-        (&state.account_throttle, &account_key),
-        (&state.ip_throttle, &ip_key),
-    ] {
-        if let Some(secs) = throttle.blocked_for(key) {
-            return Err(ApiError::TooManyRequests {
-                retry_after_secs: secs,
-            });
-        }
-    }
-    let found = state.store.user_credentials(site.id, &email).await?;
-    let (user, hash) = match found {
-        Some((user, hash)) => (Some(user), hash),
-        None => (None, None),
-    };
-    let matches = verify_password(req.password, hash).await?;
-    let user = match (user, matches) {
-        (Some(user), true) => user,
-        _ => {
-            state.account_throttle.fail(&account_key);
-            state.ip_throttle.fail(&ip_key);
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "bad_credentials",
-                "wrong email or password",
-            ));
-        }
-    };
-    state.account_throttle.clear(&account_key);
+    let user = service::sign_in(&state, &site, &req.email, &req.password, ip).await?;
     start_session(&state, &user, req.session, StatusCode::OK).await
 }
 
@@ -113,29 +69,24 @@ async fn start_session(
     kind: SessionKind,
     status: StatusCode,
 ) -> ApiResult<Response> {
-    let (token, hash) = new_token();
-    let now = now_ms();
-    let ttl = state.config.session_ttl;
-    let expires = now + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2);
-    state
-        .store
-        .create_session(&hash, user.id, now, expires)
-        .await?;
+    let token = service::start_session(state, user).await?;
     let user_view = UserView::from(user);
     match kind {
         SessionKind::Token => {
             Ok((status, Json(json!({ "user": user_view, "token": token }))).into_response())
         }
         SessionKind::Cookie => {
-            let cookie = session_cookie(state, &token, ttl.as_secs());
             let mut headers = HeaderMap::new();
-            headers.insert(header::SET_COOKIE, cookie?);
+            headers.insert(
+                header::SET_COOKIE,
+                session_cookie(state, &token, state.config.session_ttl.as_secs())?,
+            );
             Ok((status, headers, Json(json!({ "user": user_view }))).into_response())
         }
     }
 }
 
-fn session_cookie(state: &AppState, token: &str, max_age: u64) -> ApiResult<HeaderValue> {
+pub fn session_cookie(state: &AppState, token: &str, max_age: u64) -> ApiResult<HeaderValue> {
     let secure = if state.config.secure_cookies {
         "; Secure"
     } else {

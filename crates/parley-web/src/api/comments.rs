@@ -1,7 +1,5 @@
-//! A story's conversation: pages of comments with nested replies, and the writes on
-//! single comments (post, reply, edit, delete, react, report, feature).
-
-use std::collections::HashMap;
+//! A story's conversation over JSON: pages of comments with nested replies, and the
+//! writes on single comments. The rules live in `crate::service`.
 
 use axum::Json;
 use axum::body::Body;
@@ -9,18 +7,17 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use parley_core::cursor::ReplyCursor;
-use parley_core::thread::{CommentStatus, nest, path_ids};
-use parley_core::{CommentBody, CommentSort, Cursor, Role, markdown};
-use parley_store::{Comment, CommentEdit, NewComment, NewReport};
+use parley_core::CommentSort;
+use parley_core::thread::path_ids;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::AppState;
 use crate::auth::{MaybeSignedIn, SignedIn};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
+use crate::service::{self, Thread};
 use crate::view::{CommentView, ThreadView};
-use crate::{AppState, now_ms};
 
 #[derive(Deserialize)]
 pub struct PageQuery {
@@ -40,8 +37,8 @@ struct PageView {
     next_cursor: Option<String>,
 }
 
-fn bad_cursor(e: parley_core::CursorError) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "bad_cursor", e.to_string()).with_field("cursor")
+fn thread_views(threads: &[Thread]) -> Vec<ThreadView> {
+    threads.iter().map(ThreadView::from_thread).collect()
 }
 
 /// GET /api/v1/stories/{id}/comments: top-level comments with their first replies.
@@ -51,70 +48,53 @@ pub async fn page(
     ApiQuery(q): ApiQuery<PageQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let sort = match q.sort.as_deref() {
-        None | Some("") => CommentSort::default(),
-        Some(s) => CommentSort::parse(s).ok_or_else(|| {
-            ApiError::invalid(
-                "sort",
-                "sort is one of newest, oldest, most_reactions, most_replies",
-            )
-        })?,
-    };
-    let cfg = &state.config;
-    let limit = q.limit.unwrap_or(cfg.page_size);
-    if !(1..=cfg.max_page_size).contains(&limit) {
-        return Err(ApiError::invalid(
-            "limit",
-            format!("limit is between 1 and {}", cfg.max_page_size),
+    let sort = service::parse_sort(q.sort.as_deref())?;
+    let limit = service::check_limit(&state, q.limit)?;
+    let cursor = q.cursor.unwrap_or_default();
+    let key = format!("json|{}|{limit}|{cursor}", sort.as_str());
+    if let Some(hit) = state.cache.get(story_id, &key) {
+        return Ok(cached_response(
+            hit.body,
+            &hit.etag,
+            &headers,
+            "application/json",
         ));
     }
-    let cursor_text = q.cursor.unwrap_or_default();
-    let key = format!("{}|{limit}|{cursor_text}", sort.as_str());
-    if let Some(hit) = state.cache.get(story_id, &key) {
-        return Ok(cached_response(hit.body, &hit.etag, &headers));
-    }
     let generation = state.cache.generation(story_id);
-    let after = if cursor_text.is_empty() {
-        None
-    } else {
-        Some(Cursor::decode(&cursor_text, sort).map_err(bad_cursor)?)
-    };
     let story = state.story(story_id).await?;
-    let mut top = state
-        .store
-        .top_level_page(story_id, sort, after, limit + 1)
-        .await?;
-    let has_more = top.len() as i64 > limit;
-    top.truncate(limit as usize);
-    let next_cursor = has_more
-        .then(|| top.last().map(|c| cursor_after(sort, c).encode()))
-        .flatten();
-    let comments = with_replies(&state, top).await?;
+    let page = service::comment_page(&state, story, sort, Some(&cursor), limit).await?;
     let view = PageView {
         story_id,
-        version: story.version,
-        comment_count: story.comment_count,
-        is_closed: story.fields.is_closed,
+        version: page.story.version,
+        comment_count: page.story.comment_count,
+        is_closed: page.story.fields.is_closed,
         sort,
-        comments,
-        next_cursor,
+        comments: thread_views(&page.threads),
+        next_cursor: page.next_cursor,
     };
     let body =
         Bytes::from(serde_json::to_vec(&view).map_err(|e| ApiError::Internal(e.to_string()))?);
-    let etag = format!("\"c{story_id}-{}-{:x}\"", story.version, fxhash(&key));
+    let etag = format!("\"c{story_id}-{}-{:x}\"", page.story.version, fnv(&key));
     state
         .cache
         .put(story_id, generation, key, body.clone(), etag.clone());
-    Ok(cached_response(body, &etag, &headers))
+    Ok(cached_response(body, &etag, &headers, "application/json"))
 }
 
-fn fxhash(s: &str) -> u64 {
+/// FNV-1a: a stable, cheap hash for ETags.
+pub fn fnv(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     })
 }
 
-fn cached_response(body: Bytes, etag: &str, headers: &HeaderMap) -> Response {
+/// A public, cacheable response that honours If-None-Match.
+pub fn cached_response(
+    body: Bytes,
+    etag: &str,
+    headers: &HeaderMap,
+    content_type: &'static str,
+) -> Response {
     let etag_value = HeaderValue::from_str(etag).unwrap_or(HeaderValue::from_static("\"x\""));
     let matches = headers
         .get(header::IF_NONE_MATCH)
@@ -131,67 +111,10 @@ fn cached_response(body: Bytes, etag: &str, headers: &HeaderMap) -> Response {
         return (StatusCode::NOT_MODIFIED, common).into_response();
     }
     let mut response = (common, Body::from(body)).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
     response
-}
-
-fn cursor_after(sort: CommentSort, c: &Comment) -> Cursor {
-    let key = match sort {
-        CommentSort::Newest | CommentSort::Oldest => c.id,
-        CommentSort::MostReactions => c.reaction_count,
-        CommentSort::MostReplies => c.reply_count,
-    };
-    Cursor {
-        sort,
-        key,
-        id: c.id,
-    }
-}
-
-/// Nests the first replies under each of `roots`, with a "more replies" cursor where
-/// some were left out.
-async fn with_replies(state: &AppState, roots: Vec<Comment>) -> ApiResult<Vec<ThreadView>> {
-    let cfg = &state.config;
-    let root_ids: Vec<i64> = roots
-        .iter()
-        .filter(|c| c.depth == 0)
-        .map(|c| c.id)
-        .collect();
-    let replies = state
-        .store
-        .replies_for_roots(&root_ids, cfg.replies_per_comment + 1, cfg.max_depth)
-        .await?;
-    let mut by_root: HashMap<i64, Vec<Comment>> = HashMap::new();
-    for r in replies {
-        by_root.entry(r.root_id).or_default().push(r);
-    }
-    Ok(roots
-        .into_iter()
-        .map(|root| {
-            let mut replies = by_root.remove(&root.id).unwrap_or_default();
-            let more = replies.len() as i64 > cfg.replies_per_comment;
-            replies.truncate(cfg.replies_per_comment as usize);
-            let more_replies = if more {
-                replies.last().map(|last| {
-                    ReplyCursor {
-                        root_id: root.id,
-                        path: last.path.clone(),
-                    }
-                    .encode()
-                })
-            } else {
-                None
-            };
-            ThreadView {
-                comment: CommentView::from(&root),
-                replies: nest(replies).iter().map(ThreadView::from_node).collect(),
-                more_replies,
-            }
-        })
-        .collect())
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
 }
 
 #[derive(Deserialize)]
@@ -207,56 +130,14 @@ pub async fn replies(
     Path(id): Path<i64>,
     ApiQuery(q): ApiQuery<RepliesQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    let cfg = &state.config;
-    let limit = q.limit.unwrap_or(cfg.page_size);
-    if !(1..=cfg.max_page_size).contains(&limit) {
-        return Err(ApiError::invalid(
-            "limit",
-            format!("limit is between 1 and {}", cfg.max_page_size),
-        ));
-    }
-    let comment = visible_comment(&state, id).await?;
-    let after = match q.cursor.as_deref() {
-        None | Some("") => comment.path.clone(),
-        Some(raw) => {
-            let c = ReplyCursor::decode(raw).map_err(bad_cursor)?;
-            if c.root_id != comment.root_id || !c.path.starts_with(&comment.path) {
-                return Err(bad_cursor(parley_core::CursorError::Malformed));
-            }
-            c.path
-        }
-    };
-    let mut found = state
-        .store
-        .replies_after(comment.root_id, &after, limit + 1, cfg.max_depth)
-        .await?;
-    found.retain(|r| r.path.starts_with(&comment.path));
-    let has_more = found.len() as i64 > limit;
-    found.truncate(limit as usize);
-    let next_cursor = has_more
-        .then(|| {
-            found.last().map(|last| {
-                ReplyCursor {
-                    root_id: comment.root_id,
-                    path: last.path.clone(),
-                }
-                .encode()
-            })
-        })
-        .flatten();
+    let limit = service::check_limit(&state, q.limit)?;
+    let comment = service::visible_comment(&state, id).await?;
+    let (found, next_cursor) =
+        service::replies_after(&state, &comment, q.cursor.as_deref(), limit).await?;
     let replies: Vec<CommentView> = found.iter().map(CommentView::from).collect();
     Ok(Json(
         json!({ "replies": replies, "next_cursor": next_cursor }),
     ))
-}
-
-async fn visible_comment(state: &AppState, id: i64) -> ApiResult<Comment> {
-    state
-        .store
-        .comment_by_id(id)
-        .await?
-        .filter(|c| c.status.is_visible())
-        .ok_or_else(|| ApiError::not_found("comment"))
 }
 
 /// GET /api/v1/comments/{id}: one comment and its ancestors, root first.
@@ -264,7 +145,7 @@ pub async fn get_one(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> ApiResult<impl IntoResponse> {
-    let comment = visible_comment(&state, id).await?;
+    let comment = service::visible_comment(&state, id).await?;
     let mut ids = path_ids(&comment.path);
     ids.pop();
     let ancestors = state.store.comments_by_ids(&ids).await?;
@@ -280,9 +161,8 @@ pub async fn featured(
     Path(story_id): Path<i64>,
 ) -> ApiResult<impl IntoResponse> {
     state.story(story_id).await?;
-    let featured = state.store.featured_comments(story_id, 50).await?;
-    let threads = with_replies(&state, featured).await?;
-    Ok(Json(json!({ "comments": threads })))
+    let threads = service::featured(&state, story_id).await?;
+    Ok(Json(json!({ "comments": thread_views(&threads) })))
 }
 
 #[derive(Deserialize)]
@@ -339,24 +219,8 @@ pub async fn create(
     Path(story_id): Path<i64>,
     ApiJson(input): ApiJson<NewCommentBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let body = CommentBody::parse(&input.body, state.config.max_comment_chars)?;
-    let story = state.story(story_id).await?;
-    if story.site_id != me.user.site_id {
-        return Err(ApiError::forbidden("your account belongs to another site"));
-    }
-    let comment = state
-        .store
-        .create_comment(NewComment {
-            story_id,
-            author_id: me.user.id,
-            parent_id: input.parent_id,
-            body_html: markdown::render_comment(body.as_str()),
-            body_src: body.as_str().to_owned(),
-            max_depth: state.config.max_depth,
-            now: now_ms(),
-        })
-        .await?;
-    state.cache.invalidate(story_id);
+    let comment =
+        service::post_comment(&state, &me.user, story_id, &input.body, input.parent_id).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "comment": CommentView::from(&comment) })),
@@ -376,20 +240,7 @@ pub async fn edit(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<EditBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let body = CommentBody::parse(&input.body, state.config.max_comment_chars)?;
-    let window_ms = i64::try_from(state.config.edit_window.as_millis()).unwrap_or(i64::MAX);
-    let comment = state
-        .store
-        .edit_comment(CommentEdit {
-            comment_id: id,
-            editor_id: me.user.id,
-            body_html: markdown::render_comment(body.as_str()),
-            body_src: body.as_str().to_owned(),
-            window_ms,
-            now: now_ms(),
-        })
-        .await?;
-    state.cache.invalidate(comment.story_id);
+    let comment = service::edit_comment(&state, &me.user, id, &input.body).await?;
     Ok(Json(json!({ "comment": CommentView::from(&comment) })))
 }
 
@@ -399,18 +250,8 @@ pub async fn delete(
     me: SignedIn,
     Path(id): Path<i64>,
 ) -> ApiResult<impl IntoResponse> {
-    let comment = state.store.delete_comment(id, me.user.id, now_ms()).await?;
-    state.cache.invalidate(comment.story_id);
+    let comment = service::delete_comment(&state, &me.user, id).await?;
     Ok(Json(json!({ "comment": CommentView::from(&comment) })))
-}
-
-async fn story_of(state: &AppState, comment_id: i64) -> ApiResult<i64> {
-    Ok(state
-        .store
-        .comment_by_id(comment_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("comment"))?
-        .story_id)
 }
 
 /// POST /api/v1/comments/{id}/reactions
@@ -419,9 +260,7 @@ pub async fn react(
     me: SignedIn,
     Path(id): Path<i64>,
 ) -> ApiResult<impl IntoResponse> {
-    let story_id = story_of(&state, id).await?;
-    let count = state.store.add_reaction(id, me.user.id, now_ms()).await?;
-    state.cache.invalidate(story_id);
+    let count = service::set_reaction(&state, &me.user, id, true).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "reaction_count": count, "reacted": true })),
@@ -434,24 +273,9 @@ pub async fn unreact(
     me: SignedIn,
     Path(id): Path<i64>,
 ) -> ApiResult<impl IntoResponse> {
-    let story_id = story_of(&state, id).await?;
-    let count = state
-        .store
-        .remove_reaction(id, me.user.id, now_ms())
-        .await?;
-    state.cache.invalidate(story_id);
+    let count = service::set_reaction(&state, &me.user, id, false).await?;
     Ok(Json(json!({ "reaction_count": count, "reacted": false })))
 }
-
-/// Why a reader reports a comment.
-pub const REPORT_REASONS: [&str; 6] = [
-    "spam",
-    "abuse",
-    "hate",
-    "off_topic",
-    "misinformation",
-    "other",
-];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -467,57 +291,8 @@ pub async fn report(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<ReportBody>,
 ) -> ApiResult<impl IntoResponse> {
-    if !REPORT_REASONS.contains(&input.reason.as_str()) {
-        return Err(ApiError::invalid(
-            "reason",
-            format!("reason is one of {}", REPORT_REASONS.join(", ")),
-        ));
-    }
-    let note = input.note.unwrap_or_default().trim().to_owned();
-    if note.chars().count() > 1000 {
-        return Err(ApiError::invalid(
-            "note",
-            "a note has at most 1,000 characters",
-        ));
-    }
-    state
-        .store
-        .add_report(NewReport {
-            comment_id: id,
-            user_id: me.user.id,
-            reason: input.reason,
-            note,
-            now: now_ms(),
-        })
-        .await?;
+    service::report(&state, &me.user, id, &input.reason, input.note.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(json!({ "reported": true }))))
-}
-
-async fn set_featured(
-    state: AppState,
-    me: SignedIn,
-    id: i64,
-    featured: bool,
-) -> ApiResult<Json<serde_json::Value>> {
-    me.require_role(Role::Staff)?;
-    let comment = state
-        .store
-        .comment_by_id(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("comment"))?;
-    let story = state.story(comment.story_id).await?;
-    if story.site_id != me.user.site_id {
-        return Err(ApiError::forbidden("this comment belongs to another site"));
-    }
-    if comment.status != CommentStatus::Published {
-        return Err(ApiError::not_found("comment"));
-    }
-    let comment = state
-        .store
-        .set_featured(id, featured, me.user.id, now_ms())
-        .await?;
-    state.cache.invalidate(comment.story_id);
-    Ok(Json(json!({ "comment": CommentView::from(&comment) })))
 }
 
 /// PUT /api/v1/comments/{id}/featured (staff and up)
@@ -526,7 +301,8 @@ pub async fn feature(
     me: SignedIn,
     Path(id): Path<i64>,
 ) -> ApiResult<impl IntoResponse> {
-    set_featured(state, me, id, true).await
+    let comment = service::set_featured(&state, &me.user, id, true).await?;
+    Ok(Json(json!({ "comment": CommentView::from(&comment) })))
 }
 
 /// DELETE /api/v1/comments/{id}/featured (staff and up)
@@ -535,5 +311,6 @@ pub async fn unfeature(
     me: SignedIn,
     Path(id): Path<i64>,
 ) -> ApiResult<impl IntoResponse> {
-    set_featured(state, me, id, false).await
+    let comment = service::set_featured(&state, &me.user, id, false).await?;
+    Ok(Json(json!({ "comment": CommentView::from(&comment) })))
 }

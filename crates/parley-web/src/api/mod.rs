@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod comments;
+pub mod events;
 pub mod meta;
 pub mod stories;
 
@@ -35,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/stories/{id}/featured", get(comments::featured))
         .route("/api/v1/stories/{id}/viewer", get(comments::viewer))
+        .route("/api/v1/stories/{id}/events", get(events::stream))
         .route(
             "/api/v1/comments/{id}",
             get(comments::get_one)

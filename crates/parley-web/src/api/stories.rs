@@ -184,6 +184,15 @@ pub async fn update(
     let html = markdown::render_story(&fields.body_md);
     let story = state.store.update_story(id, fields, html, now_ms()).await?;
     state.cache.invalidate(id);
+    state.events.publish(crate::events::StoryEvent {
+        id: 0,
+        kind: crate::events::EventKind::StoryChanged,
+        story_id: id,
+        comment_id: None,
+        parent_id: None,
+        author_id: None,
+        reaction_count: None,
+    });
     Ok(Json(json!({ "story": StoryView::from(&story) })))
 }
 

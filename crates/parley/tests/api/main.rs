@@ -5,5 +5,6 @@ mod accounts;
 mod bad_input;
 mod comments;
 mod common;
+mod events;
 mod openapi;
 mod stories;

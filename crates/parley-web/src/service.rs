@@ -1,0 +1,451 @@
+//! The conversation's use cases, shared by the JSON API and the HTML pages: each
+//! validates input, calls the store, drops cached pages and announces the change.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use axum::http::StatusCode;
+use parley_core::cursor::ReplyCursor;
+use parley_core::thread::{CommentStatus, ThreadNode, nest};
+use parley_core::{CommentBody, CommentSort, Cursor, DisplayName, Email, Password, Role, markdown};
+use parley_store::{Comment, CommentEdit, NewComment, NewReport, NewUser, Site, Story, User};
+
+use crate::auth::{hash_password, new_token, verify_password};
+use crate::error::{ApiError, ApiResult};
+use crate::events::{EventKind, StoryEvent};
+use crate::{AppState, now_ms};
+
+/// A top-level (or featured) comment with its first replies, nested.
+pub struct Thread {
+    pub comment: Comment,
+    pub replies: Vec<ThreadNode<Comment>>,
+    /// Continues the replies where they were cut off.
+    pub more_replies: Option<String>,
+}
+
+pub struct CommentPage {
+    pub story: Story,
+    pub sort: CommentSort,
+    pub threads: Vec<Thread>,
+    pub next_cursor: Option<String>,
+}
+
+/// Why a reader reports a comment.
+pub const REPORT_REASONS: [&str; 6] = [
+    "spam",
+    "abuse",
+    "hate",
+    "off_topic",
+    "misinformation",
+    "other",
+];
+
+pub fn parse_sort(raw: Option<&str>) -> ApiResult<CommentSort> {
+    match raw {
+        None | Some("") => Ok(CommentSort::default()),
+        Some(s) => CommentSort::parse(s).ok_or_else(|| {
+            ApiError::invalid(
+                "sort",
+                "sort is one of newest, oldest, most_reactions, most_replies",
+            )
+        }),
+    }
+}
+
+pub fn check_limit(state: &AppState, limit: Option<i64>) -> ApiResult<i64> {
+    let cfg = &state.config;
+    let limit = limit.unwrap_or(cfg.page_size);
+    if (1..=cfg.max_page_size).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::invalid(
+            "limit",
+            format!("limit is between 1 and {}", cfg.max_page_size),
+        ))
+    }
+}
+
+pub fn bad_cursor(e: parley_core::CursorError) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "bad_cursor", e.to_string()).with_field("cursor")
+}
+
+fn cursor_after(sort: CommentSort, c: &Comment) -> Cursor {
+    let key = match sort {
+        CommentSort::Newest | CommentSort::Oldest => c.id,
+        CommentSort::MostReactions => c.reaction_count,
+        CommentSort::MostReplies => c.reply_count,
+    };
+    Cursor {
+        sort,
+        key,
+        id: c.id,
+    }
+}
+
+/// One page of a story's top-level comments, each with its first replies.
+pub async fn comment_page(
+    state: &AppState,
+    story: Story,
+    sort: CommentSort,
+    cursor: Option<&str>,
+    limit: i64,
+) -> ApiResult<CommentPage> {
+    let after = match cursor {
+        None | Some("") => None,
+        Some(raw) => Some(Cursor::decode(raw, sort).map_err(bad_cursor)?),
+    };
+    let mut top = state
+        .store
+        .top_level_page(story.id, sort, after, limit + 1)
+        .await?;
+    let has_more = top.len() as i64 > limit;
+    top.truncate(usize::try_from(limit).unwrap_or(0));
+    let next_cursor = if has_more {
+        top.last().map(|c| cursor_after(sort, c).encode())
+    } else {
+        None
+    };
+    let threads = with_replies(state, top).await?;
+    Ok(CommentPage {
+        story,
+        sort,
+        threads,
+        next_cursor,
+    })
+}
+
+/// The comments editors selected for a story, with their first replies.
+pub async fn featured(state: &AppState, story_id: i64) -> ApiResult<Vec<Thread>> {
+    let featured = state.store.featured_comments(story_id, 50).await?;
+    with_replies(state, featured).await
+}
+
+async fn with_replies(state: &AppState, roots: Vec<Comment>) -> ApiResult<Vec<Thread>> {
+    let cfg = &state.config;
+    let root_ids: Vec<i64> = roots
+        .iter()
+        .filter(|c| c.depth == 0)
+        .map(|c| c.id)
+        .collect();
+    let replies = state
+        .store
+        .replies_for_roots(&root_ids, cfg.replies_per_comment + 1, cfg.max_depth)
+        .await?;
+    let mut by_root: HashMap<i64, Vec<Comment>> = HashMap::new();
+    for r in replies {
+        by_root.entry(r.root_id).or_default().push(r);
+    }
+    let per_root = usize::try_from(cfg.replies_per_comment).unwrap_or(0);
+    Ok(roots
+        .into_iter()
+        .map(|root| {
+            let mut replies = if root.depth == 0 {
+                by_root.remove(&root.id).unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            let more = replies.len() > per_root;
+            replies.truncate(per_root);
+            let more_replies = if more {
+                replies.last().map(|last| {
+                    ReplyCursor {
+                        root_id: root.id,
+                        path: last.path.clone(),
+                    }
+                    .encode()
+                })
+            } else {
+                None
+            };
+            Thread {
+                comment: root,
+                replies: nest(replies),
+                more_replies,
+            }
+        })
+        .collect())
+}
+
+/// Replies under `comment` in depth-first order after the cursor, flat.
+pub async fn replies_after(
+    state: &AppState,
+    comment: &Comment,
+    cursor: Option<&str>,
+    limit: i64,
+) -> ApiResult<(Vec<Comment>, Option<String>)> {
+    let after = match cursor {
+        None | Some("") => comment.path.clone(),
+        Some(raw) => {
+            let c = ReplyCursor::decode(raw).map_err(bad_cursor)?;
+            if c.root_id != comment.root_id || !c.path.starts_with(&comment.path) {
+                return Err(bad_cursor(parley_core::CursorError::Malformed));
+            }
+            c.path
+        }
+    };
+    let mut found = state
+        .store
+        .replies_after(comment.root_id, &after, limit + 1, state.config.max_depth)
+        .await?;
+    found.retain(|r| r.path.starts_with(&comment.path));
+    let has_more = found.len() as i64 > limit;
+    found.truncate(usize::try_from(limit).unwrap_or(0));
+    let next = if has_more {
+        found.last().map(|last| {
+            ReplyCursor {
+                root_id: comment.root_id,
+                path: last.path.clone(),
+            }
+            .encode()
+        })
+    } else {
+        None
+    };
+    Ok((found, next))
+}
+
+/// A comment readers may see (published, or a tombstone).
+pub async fn visible_comment(state: &AppState, id: i64) -> ApiResult<Comment> {
+    state
+        .store
+        .comment_by_id(id)
+        .await?
+        .filter(|c| c.status.is_visible())
+        .ok_or_else(|| ApiError::not_found("comment"))
+}
+
+fn announce(state: &AppState, kind: EventKind, c: &Comment, reaction_count: Option<i64>) {
+    state.cache.invalidate(c.story_id);
+    state.events.publish(StoryEvent {
+        id: 0,
+        kind,
+        story_id: c.story_id,
+        comment_id: Some(c.id),
+        parent_id: c.parent_id,
+        author_id: c.author_id,
+        reaction_count,
+    });
+}
+
+pub async fn post_comment(
+    state: &AppState,
+    author: &User,
+    story_id: i64,
+    body: &str,
+    parent_id: Option<i64>,
+) -> ApiResult<Comment> {
+    let body = CommentBody::parse(body, state.config.max_comment_chars)?;
+    let story = state.story(story_id).await?;
+    if story.site_id != author.site_id {
+        return Err(ApiError::forbidden("your account belongs to another site"));
+    }
+    let comment = state
+        .store
+        .create_comment(NewComment {
+            story_id,
+            author_id: author.id,
+            parent_id,
+            body_html: markdown::render_comment(body.as_str()),
+            body_src: body.as_str().to_owned(),
+            max_depth: state.config.max_depth,
+            now: now_ms(),
+        })
+        .await?;
+    if comment.status == CommentStatus::Published {
+        announce(state, EventKind::CommentPublished, &comment, None);
+    }
+    Ok(comment)
+}
+
+pub async fn edit_comment(
+    state: &AppState,
+    editor: &User,
+    id: i64,
+    body: &str,
+) -> ApiResult<Comment> {
+    let body = CommentBody::parse(body, state.config.max_comment_chars)?;
+    let window_ms = i64::try_from(state.config.edit_window.as_millis()).unwrap_or(i64::MAX);
+    let comment = state
+        .store
+        .edit_comment(CommentEdit {
+            comment_id: id,
+            editor_id: editor.id,
+            body_html: markdown::render_comment(body.as_str()),
+            body_src: body.as_str().to_owned(),
+            window_ms,
+            now: now_ms(),
+        })
+        .await?;
+    if comment.status == CommentStatus::Published {
+        announce(state, EventKind::CommentEdited, &comment, None);
+    }
+    Ok(comment)
+}
+
+pub async fn delete_comment(state: &AppState, author: &User, id: i64) -> ApiResult<Comment> {
+    let comment = state.store.delete_comment(id, author.id, now_ms()).await?;
+    announce(state, EventKind::CommentDeleted, &comment, None);
+    Ok(comment)
+}
+
+/// Adds (`on`) or removes the reader's reaction; returns the new count.
+pub async fn set_reaction(state: &AppState, reader: &User, id: i64, on: bool) -> ApiResult<i64> {
+    let comment = state
+        .store
+        .comment_by_id(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("comment"))?;
+    let count = if on {
+        state.store.add_reaction(id, reader.id, now_ms()).await?
+    } else {
+        state.store.remove_reaction(id, reader.id, now_ms()).await?
+    };
+    announce(state, EventKind::ReactionsChanged, &comment, Some(count));
+    Ok(count)
+}
+
+pub async fn report(
+    state: &AppState,
+    reader: &User,
+    id: i64,
+    reason: &str,
+    note: Option<&str>,
+) -> ApiResult<()> {
+    if !REPORT_REASONS.contains(&reason) {
+        return Err(ApiError::invalid(
+            "reason",
+            format!("reason is one of {}", REPORT_REASONS.join(", ")),
+        ));
+    }
+    let note = note.unwrap_or_default().trim().to_owned();
+    if note.chars().count() > 1000 {
+        return Err(ApiError::invalid(
+            "note",
+            "a note has at most 1,000 characters",
+        ));
+    }
+    state
+        .store
+        .add_report(NewReport {
+            comment_id: id,
+            user_id: reader.id,
+            reason: reason.to_owned(),
+            note,
+            now: now_ms(),
+        })
+        .await?;
+    Ok(())
+}
+
+/// Staff and up select comments for the "selected comments" block.
+pub async fn set_featured(
+    state: &AppState,
+    editor: &User,
+    id: i64,
+    featured: bool,
+) -> ApiResult<Comment> {
+    if !editor.role.is_staff() {
+        return Err(ApiError::forbidden("this needs the staff role"));
+    }
+    let comment = state
+        .store
+        .comment_by_id(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("comment"))?;
+    let story = state.story(comment.story_id).await?;
+    if story.site_id != editor.site_id {
+        return Err(ApiError::forbidden("this comment belongs to another site"));
+    }
+    if comment.status != CommentStatus::Published {
+        return Err(ApiError::not_found("comment"));
+    }
+    let comment = state
+        .store
+        .set_featured(id, featured, editor.id, now_ms())
+        .await?;
+    let kind = if featured {
+        EventKind::CommentFeatured
+    } else {
+        EventKind::CommentUnfeatured
+    };
+    announce(state, kind, &comment, None);
+    Ok(comment)
+}
+
+pub async fn register(
+    state: &AppState,
+    site: &Site,
+    email: &str,
+    name: &str,
+    password: &str,
+) -> ApiResult<User> {
+    let email = Email::parse(email)?;
+    let name = DisplayName::parse(name)?;
+    let password = Password::parse(password)?;
+    let hash = hash_password(password.expose().to_owned()).await?;
+    Ok(state
+        .store
+        .create_user(NewUser {
+            site_id: site.id,
+            email: email.as_str().to_owned(),
+            display_name: name.as_str().to_owned(),
+            password_hash: Some(hash),
+            role: Role::Reader,
+            now: now_ms(),
+        })
+        .await?)
+}
+
+/// Checks credentials, throttling failures per account and per client address.
+pub async fn sign_in(
+    state: &AppState,
+    site: &Site,
+    email: &str,
+    password: &str,
+    ip: IpAddr,
+) -> ApiResult<User> {
+    let email = email.trim().to_lowercase();
+    let account_key = format!("{}:{email}", site.id);
+    let ip_key = ip.to_string();
+    for (throttle, key) in [
+        (&state.account_throttle, &account_key),
+        (&state.ip_throttle, &ip_key),
+    ] {
+        if let Some(secs) = throttle.blocked_for(key) {
+            return Err(ApiError::TooManyRequests {
+                retry_after_secs: secs,
+            });
+        }
+    }
+    let (user, hash) = match state.store.user_credentials(site.id, &email).await? {
+        Some((user, hash)) => (Some(user), hash),
+        None => (None, None),
+    };
+    match (user, verify_password(password.to_owned(), hash).await?) {
+        (Some(user), true) => {
+            state.account_throttle.clear(&account_key);
+            Ok(user)
+        }
+        _ => {
+            state.account_throttle.fail(&account_key);
+            state.ip_throttle.fail(&ip_key);
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "bad_credentials",
+                "wrong email or password",
+            ))
+        }
+    }
+}
+
+/// A new session for `user`: the token to hand to the client.
+pub async fn start_session(state: &AppState, user: &User) -> ApiResult<String> {
+    let (token, hash) = new_token();
+    let now = now_ms();
+    let ttl = i64::try_from(state.config.session_ttl.as_millis()).unwrap_or(i64::MAX / 2);
+    state
+        .store
+        .create_session(&hash, user.id, now, now.saturating_add(ttl))
+        .await?;
+    Ok(token)
+}
