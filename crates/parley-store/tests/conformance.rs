@@ -1593,22 +1593,16 @@ async fn a_cancelled_write_leaves_nothing_half_done(store: Arc<dyn Store>) {
 
 // ---------------------------------------------------------------- property test
 
-/// Which existing comment an operation aims at: any of them, one of the newest few (so
-/// replies build deep chains and deletes find their leaves), or the parent of one of the
-/// newest (so deletes leave tombstones with replies under them).
+/// Which existing comment an operation aims at. Besides plain random picks, replies
+/// favour the newest comment (threads grow deep) and deletes favour the newest comment's
+/// parent and replies to comments already deleted, so tombstones with replies, and their
+/// removal when the last reply goes, happen often.
 #[derive(Debug, Clone)]
 enum Target {
     Any(Index),
-    Recent(Index),
-    ParentOfRecent(Index),
-}
-
-/// A comment the sequence created.
-#[derive(Debug, Clone, Copy)]
-struct Made {
-    id: i64,
-    author: i64,
-    parent: Option<i64>,
+    Newest,
+    ParentOfNewest,
+    ReplyToDeleted(Index),
 }
 
 #[derive(Debug, Clone)]
@@ -1619,41 +1613,54 @@ enum Op {
     React { user: usize, to: Target },
 }
 
-/// Four users; the last one is pre-moderated.
-const USERS: usize = 4;
-const MAX_DEPTH: i64 = 3;
-const RECENT: usize = 2;
+/// A comment the sequence created.
+#[derive(Debug, Clone, Copy)]
+struct Made {
+    id: i64,
+    author: i64,
+    parent: Option<i64>,
+}
 
-/// Replies mostly answer the newest comments: threads grow deep.
+/// Five users; the last one is pre-moderated.
+const USERS: usize = 5;
+const MAX_DEPTH: i64 = 3;
+
 fn reply_target() -> impl Strategy<Value = Target> {
     prop_oneof![
         1 => any::<Index>().prop_map(Target::Any),
-        3 => any::<Index>().prop_map(Target::Recent),
+        3 => Just(Target::Newest),
     ]
 }
 
-/// Deletes hit anything, the newest leaves, or the comments those leaves answer.
 fn delete_target() -> impl Strategy<Value = Target> {
     prop_oneof![
-        any::<Index>().prop_map(Target::Any),
-        any::<Index>().prop_map(Target::Recent),
-        any::<Index>().prop_map(Target::ParentOfRecent),
+        1 => any::<Index>().prop_map(Target::Any),
+        2 => Just(Target::ParentOfNewest),
+        2 => any::<Index>().prop_map(Target::ReplyToDeleted),
     ]
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         2 => (0..USERS).prop_map(|user| Op::Post { user }),
-        6 => (0..USERS, reply_target()).prop_map(|(user, to)| Op::Reply { user, to }),
+        8 => (0..USERS, reply_target()).prop_map(|(user, to)| Op::Reply { user, to }),
         4 => delete_target().prop_map(|which| Op::Delete { which }),
-        1 => (0..USERS, any::<Index>()).prop_map(|(user, to)| Op::React { user, to: Target::Any(to) }),
+        1 => (0..USERS, any::<Index>()).prop_map(|(user, to)| Op::React {
+            user,
+            to: Target::Any(to)
+        }),
     ]
 }
 
 fn random_operations_keep_thread_invariants(kind: Kind) {
+    // Each case is a fresh database, so few cases; PROPTEST_CASES asks for more.
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(32);
     let config = ProptestConfig {
         failure_persistence: None,
-        ..ProptestConfig::with_cases(16)
+        ..ProptestConfig::with_cases(cases)
     };
     let mut runner = TestRunner::new(config);
     let result = runner.run(&proptest::collection::vec(op(), 10..40), |ops| {
@@ -1677,12 +1684,17 @@ async fn apply_and_check(db: TestDb, ops: Vec<Op>) {
         .create_user(new_user(w.site.id, "Dan", Role::Reader))
         .await
         .unwrap();
-    db.set_user_status(dan.id, "premoderated").await;
-    let users = [w.alice.id, w.bob.id, w.carol.id, dan.id];
+    let erin = store
+        .create_user(new_user(w.site.id, "Erin", Role::Reader))
+        .await
+        .unwrap();
+    db.set_user_status(erin.id, "premoderated").await;
+    let users = [w.alice.id, w.bob.id, w.carol.id, dan.id, erin.id];
 
     // Every comment ever created, with its author; and the reactions that stuck.
     let mut created: Vec<Made> = Vec::new();
     let mut reactions: HashSet<(i64, i64)> = HashSet::new();
+    let mut deleted: HashSet<i64> = HashSet::new();
     for (step, op) in ops.iter().enumerate() {
         let now = T0 + 1_000 * step as i64;
         match op {
@@ -1697,7 +1709,7 @@ async fn apply_and_check(db: TestDb, ops: Vec<Op>) {
                 });
             }
             Op::Reply { user, to } => {
-                let Some(Made { id: parent, .. }) = pick(&created, to) else {
+                let Some(Made { id: parent, .. }) = pick(&created, &deleted, to) else {
                     continue;
                 };
                 let mut new = new_comment(w.story.id, users[*user], Some(parent), "reply", now);
@@ -1713,11 +1725,14 @@ async fn apply_and_check(db: TestDb, ops: Vec<Op>) {
                 }
             }
             Op::Delete { which } => {
-                let Some(Made { id, author, .. }) = pick(&created, which) else {
+                let Some(Made { id, author, .. }) = pick(&created, &deleted, which) else {
                     continue;
                 };
                 match store.delete_comment(id, author, now).await {
-                    Ok(c) => assert_eq!(c.status, CommentStatus::Deleted),
+                    Ok(c) => {
+                        assert_eq!(c.status, CommentStatus::Deleted);
+                        assert!(deleted.insert(id));
+                    }
                     Err(StoreError::Refused {
                         code: "comment_deleted",
                         ..
@@ -1726,7 +1741,7 @@ async fn apply_and_check(db: TestDb, ops: Vec<Op>) {
                 }
             }
             Op::React { user, to } => {
-                let Some(Made { id, .. }) = pick(&created, to) else {
+                let Some(Made { id, .. }) = pick(&created, &deleted, to) else {
                     continue;
                 };
                 match store.add_reaction(id, users[*user], now).await {
@@ -1827,20 +1842,26 @@ async fn apply_and_check(db: TestDb, ops: Vec<Op>) {
     }
 }
 
-fn pick(made: &[Made], at: &Target) -> Option<Made> {
-    let recent = |i: &Index| made[made.len() - 1 - i.index(made.len().min(RECENT))];
-    if made.is_empty() {
-        return None;
-    }
+/// The comment `at` names among those made so far; `deleted` holds the ids this sequence
+/// deleted.
+fn pick(made: &[Made], deleted: &HashSet<i64>, at: &Target) -> Option<Made> {
+    let newest = *made.last()?;
+    let by_id = |id: i64| made.iter().find(|m| m.id == id).copied();
     Some(match at {
         Target::Any(i) => made[i.index(made.len())],
-        Target::Recent(i) => recent(i),
-        Target::ParentOfRecent(i) => {
-            let child = recent(i);
-            child
-                .parent
-                .and_then(|p| made.iter().find(|m| m.id == p).copied())
-                .unwrap_or(child)
+        Target::Newest => newest,
+        Target::ParentOfNewest => newest.parent.and_then(by_id).unwrap_or(newest),
+        Target::ReplyToDeleted(i) => {
+            let orphans: Vec<Made> = made
+                .iter()
+                .filter(|m| m.parent.is_some_and(|p| deleted.contains(&p)))
+                .copied()
+                .collect();
+            if orphans.is_empty() {
+                made[i.index(made.len())]
+            } else {
+                orphans[i.index(orphans.len())]
+            }
         }
     })
 }

@@ -2,12 +2,14 @@
 //! one response shape. Domain rules live in `parley-core`, persistence in `parley-store`.
 
 pub mod api;
+pub mod assets;
 pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod pages;
 pub mod service;
 pub mod view;
 
@@ -104,6 +106,8 @@ pub fn now_ms() -> i64 {
 pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit_bytes;
     api::routes()
+        .merge(pages::routes())
+        .merge(assets::routes())
         .route("/healthz", axum::routing::get(api::meta::healthz))
         .fallback(not_found)
         .layer(axum::middleware::map_response(uniform_errors))
@@ -131,11 +135,13 @@ async fn not_found() -> impl IntoResponse {
 /// get the API's error shape too.
 async fn uniform_errors(response: Response<Body>) -> Response<Body> {
     let status = response.status();
-    let is_json = response
+    // Only bare or plain-text errors (from axum's own rejections) are rewritten; JSON and
+    // HTML error responses are already in their final shape.
+    let plain = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if !status.is_client_error() && !status.is_server_error() || is_json {
+        .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
+    if !status.is_client_error() && !status.is_server_error() || !plain {
         return response;
     }
     let (code, message) = match status {
