@@ -1,7 +1,7 @@
 //! The records the store hands out and the inputs it takes. Times are unix milliseconds.
 
 use parley_core::thread::{CommentStatus, Threaded};
-use parley_core::{Role, UserStatus};
+use parley_core::{CommentSort, Cursor, Role, UserStatus};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -86,6 +86,22 @@ pub struct Comment {
     pub body_html: String,
     pub created_at: i64,
     pub edited_at: Option<i64>,
+}
+
+impl Comment {
+    /// The cursor that continues a `sort`-ordered list of top-level comments after this one.
+    pub fn cursor_after(&self, sort: CommentSort) -> Cursor {
+        let key = match sort {
+            CommentSort::Newest | CommentSort::Oldest => self.id,
+            CommentSort::MostReactions => self.reaction_count,
+            CommentSort::MostReplies => self.reply_count,
+        };
+        Cursor {
+            sort,
+            key,
+            id: self.id,
+        }
+    }
 }
 
 impl Threaded for Comment {

@@ -69,19 +69,6 @@ pub fn bad_cursor(e: parley_core::CursorError) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "bad_cursor", e.to_string()).with_field("cursor")
 }
 
-fn cursor_after(sort: CommentSort, c: &Comment) -> Cursor {
-    let key = match sort {
-        CommentSort::Newest | CommentSort::Oldest => c.id,
-        CommentSort::MostReactions => c.reaction_count,
-        CommentSort::MostReplies => c.reply_count,
-    };
-    Cursor {
-        sort,
-        key,
-        id: c.id,
-    }
-}
-
 /// One page of a story's top-level comments, each with its first replies.
 pub async fn comment_page(
     state: &AppState,
@@ -101,7 +88,7 @@ pub async fn comment_page(
     let has_more = top.len() as i64 > limit;
     top.truncate(usize::try_from(limit).unwrap_or(0));
     let next_cursor = if has_more {
-        top.last().map(|c| cursor_after(sort, c).encode())
+        top.last().map(|c| c.cursor_after(sort).encode())
     } else {
         None
     };

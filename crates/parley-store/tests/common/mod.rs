@@ -7,7 +7,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use futures::FutureExt;
-use parley_core::{CommentSort, Cursor, Role};
+use parley_core::{CommentSort, Role};
 use parley_store::{Comment, NewComment, NewUser, Site, Store, Story, StoryFields, User};
 use rand::Rng;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
@@ -364,20 +364,6 @@ pub async fn story(store: &dyn Store, id: i64) -> Story {
         .expect("story exists")
 }
 
-/// The cursor that continues after `c` in `sort` order.
-pub fn cursor_after(sort: CommentSort, c: &Comment) -> Cursor {
-    let key = match sort {
-        CommentSort::Newest | CommentSort::Oldest => c.id,
-        CommentSort::MostReactions => c.reaction_count,
-        CommentSort::MostReplies => c.reply_count,
-    };
-    Cursor {
-        sort,
-        key,
-        id: c.id,
-    }
-}
-
 /// Every top-level comment `top_level_page` hands out, page by page.
 pub async fn walk_top_level(
     store: &dyn Store,
@@ -394,7 +380,7 @@ pub async fn walk_top_level(
             .expect("top_level_page");
         assert!(got.len() as i64 <= page, "a page holds at most its limit");
         let Some(last) = got.last() else { break };
-        after = Some(cursor_after(sort, last));
+        after = Some(last.cursor_after(sort));
         let full = got.len() as i64 == page;
         all.extend(got);
         assert!(all.len() < 10_000, "pagination does not end");
