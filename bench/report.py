@@ -112,7 +112,8 @@ def main():
     w(f"CPU columns: CPU time used during the measured run by the server process, by wrk, "
       f"and by everything else on the machine (other people's builds, say), each as a share "
       f"of one core ({cap}% = all {meta['nproc']} cores busy). Server CPU per request = "
-      f"server CPU time / requests completed.")
+      f"server CPU time / requests completed. In PostgreSQL rows, \"other\" includes "
+      f"PostgreSQL's own processes.")
     for b in backends:
         r = runs.get((b, "post"))
         if r and "stored" in r:
