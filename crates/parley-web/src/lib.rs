@@ -42,6 +42,8 @@ pub struct AppState {
     pub account_throttle: Arc<Throttle>,
     pub ip_throttle: Arc<Throttle>,
     pub events: Arc<events::EventBus>,
+    /// What the HTML pages remember between requests (story ids by slug and by URL).
+    pub pages: Arc<pages::PageState>,
     /// Sites by name ("" for the default): sites are never removed, so a found site can
     /// be kept for the life of the process.
     sites: Arc<std::sync::RwLock<std::collections::HashMap<String, Site>>>,
@@ -59,6 +61,7 @@ impl AppState {
             account_throttle: Arc::new(account_throttle),
             ip_throttle: Arc::new(ip_throttle),
             sites: Arc::default(),
+            pages: Arc::default(),
             events: Arc::new(events::EventBus::new(now_ms())),
         }
     }
@@ -111,6 +114,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", axum::routing::get(api::meta::healthz))
         .fallback(not_found)
         .layer(axum::middleware::map_response(uniform_errors))
+        .layer(axum::middleware::from_fn(assets::public_cors))
         .layer(DefaultBodyLimit::max(limit))
         .layer(CatchPanicLayer::custom(|_| {
             error_response(

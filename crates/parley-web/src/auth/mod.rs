@@ -78,7 +78,7 @@ fn is_safe_method(m: &Method) -> bool {
 
 /// A cookie-authenticated write must come from our own pages: the browser says so with
 /// Sec-Fetch-Site, or at least with an Origin equal to ours.
-fn check_same_origin(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
+pub(crate) fn check_same_origin(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
     let csrf = || {
         ApiError::new(
             StatusCode::FORBIDDEN,
