@@ -101,6 +101,19 @@ describe('accounts', () => {
       }
     }));
 
+  test('registering works without JavaScript too', { timeout: TIMEOUT.test }, () =>
+    guard('register-nojs', async () => {
+      const nojs = await newContext(env.browser, { javaScriptEnabled: false });
+      try {
+        const p = await nojs.newPage();
+        await register(p, env.base, { email: `${unique('nojs')}@example.test`, name: 'No Script Reader' }, storyPath());
+        assert.equal(new URL(p.url()).pathname, storyPath());
+        await p.locator(sel.form).waitFor();
+      } finally {
+        await nojs.close();
+      }
+    }));
+
   test('signing in works without JavaScript too', { timeout: TIMEOUT.test }, () =>
     guard('signin-nojs', async () => {
       const nojs = await newContext(env.browser, { javaScriptEnabled: false });

@@ -31,9 +31,16 @@ describe('screenshots of the story page', () => {
         try {
           await diagnose(`screenshot-${size}-${scheme}`, { contexts: [ctx], server: env.server }, async () => {
             const page = await ctx.newPage();
+            const assets = [];
+            page.on('request', (r) => {
+              if (['script', 'stylesheet', 'font'].includes(r.resourceType())) assets.push(r.url());
+            });
             await page.emulateMedia({ colorScheme: scheme });
             await openStory(page, env.base, stories.main.slug);
             await page.waitForLoadState('load');
+            const foreign = assets.filter((u) => !u.startsWith(`${env.base}/`));
+            assert.deepEqual(foreign, [], 'scripts, styles and fonts all come from the Parley server (no CDN)');
+            assert.ok(assets.some((u) => u.endsWith('.css') || u.includes('/assets/parley.css')), `the stylesheet is loaded (${assets.join(', ')})`);
             await page.evaluate(() => document.fonts?.ready);
             const file = path.join(SCREENSHOTS, `story-${size}-${scheme}.png`);
             await page.screenshot({ path: file, fullPage: true });
