@@ -2,9 +2,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
+mod assets;
 mod bad_input;
 mod comments;
 mod common;
 mod events;
 mod openapi;
+mod pages;
 mod stories;
