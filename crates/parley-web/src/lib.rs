@@ -127,12 +127,18 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn not_found() -> impl IntoResponse {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        "there is nothing at this address",
-    )
+/// Unknown API addresses answer in JSON; anything else gets the HTML page.
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    if uri.path().starts_with("/api/") {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "there is nothing at this address",
+        )
+        .into_response()
+    } else {
+        pages::not_found_page().into_response()
+    }
 }
 
 /// Errors produced outside our handlers (unknown method, unparsable path segment...)

@@ -241,12 +241,17 @@ fn render_story(
         .map_err(|e| PageError::Api(ApiError::Internal(e.to_string())))
 }
 
-/// A page every anonymous reader shares: cacheable, with an ETag, varying by cookie so
-/// a browser never shows it to the same reader once signed in.
+/// A page every anonymous reader shares: with an ETag, varying by cookie so a browser
+/// never shows it to the same reader once signed in. Browsers revalidate it on every
+/// view (a 304 costs little), so a reader who just posted never sees a page without it.
 pub fn public_page(body: Bytes, etag: &str, headers: &HeaderMap) -> Response {
     let mut r = cached_response(body, etag, headers, HTML);
-    r.headers_mut()
-        .insert(header::VARY, HeaderValue::from_static("Cookie"));
+    let h = r.headers_mut();
+    h.insert(header::VARY, HeaderValue::from_static("Cookie"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, no-cache"),
+    );
     r
 }
 

@@ -161,7 +161,18 @@ async fn unknown_things_are_not_found(app: TestApp) {
         app.get("/api/v1/stories/777/comments", None).await.status,
         StatusCode::NOT_FOUND
     );
-    assert_eq!(app.get("/no/such/page", None).await.code(), "not_found");
+    assert_eq!(
+        app.get("/api/v1/no/such/thing", None).await.code(),
+        "not_found"
+    );
+    let page = app.get("/no/such/page", None).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(
+        page.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     let edit = app
         .call(
             Method::PATCH,
