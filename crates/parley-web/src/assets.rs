@@ -42,6 +42,7 @@ impl Asset {
 
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
+const SVG: &str = "image/svg+xml";
 
 /// FNV-1a over bytes: stable across builds and platforms, cheap, enough for an ETag.
 const fn content_hash(bytes: &[u8]) -> u64 {
@@ -75,6 +76,9 @@ pub static PARLEY_CSS: Asset = asset!("parley.css", CSS, false);
 pub static PARLEY_JS: Asset = asset!("parley.js", JS, false);
 pub static EMBED_JS: Asset = asset!("embed.js", JS, true);
 pub static COUNT_JS: Asset = asset!("count.js", JS, true);
+/// Illustrations for the demo content, drawn for Parley.
+pub static DEMO_RIVERSIDE: Asset = asset!("demo/riverside-road.svg", SVG, false);
+pub static DEMO_LIBRARY: Asset = asset!("demo/library.svg", SVG, false);
 
 static CSS_URL: LazyLock<String> =
     LazyLock::new(|| format!("/assets/parley.css?v={}", PARLEY_CSS.version()));
@@ -105,6 +109,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/assets/parley.js",
             get(|q: RawQuery, h: HeaderMap| async move { serve(&PARLEY_JS, q, &h) }),
+        )
+        .route(
+            "/assets/demo/riverside-road.svg",
+            get(|q: RawQuery, h: HeaderMap| async move { serve(&DEMO_RIVERSIDE, q, &h) }),
+        )
+        .route(
+            "/assets/demo/library.svg",
+            get(|q: RawQuery, h: HeaderMap| async move { serve(&DEMO_LIBRARY, q, &h) }),
         )
         .route(
             "/embed.js",

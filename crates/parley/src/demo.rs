@@ -556,7 +556,7 @@ pub async fn seed(store: &dyn Store) -> Result<String> {
         standfirst: MAIN_STANDFIRST.into(),
         body_md: MAIN_BODY.into(),
         published_at: MAIN_PUBLISHED,
-        picture_url: Some("https://courier.example/images/riverside-road.jpg".into()),
+        picture_url: Some("/assets/demo/riverside-road.svg".into()),
         picture_caption: Some(MAIN_CAPTION.into()),
         picture_credit: Some("COURIER PHOTO DESK".into()),
         is_closed: false,
@@ -571,7 +571,7 @@ pub async fn seed(store: &dyn Store) -> Result<String> {
         standfirst: LIBRARY_STANDFIRST.into(),
         body_md: LIBRARY_BODY.into(),
         published_at: LIBRARY_PUBLISHED,
-        picture_url: Some("https://courier.example/images/hollis-street-library.jpg".into()),
+        picture_url: Some("/assets/demo/library.svg".into()),
         picture_caption: Some(
             "The restored reading room, with its original glass ceiling uncovered.".into(),
         ),

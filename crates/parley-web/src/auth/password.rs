@@ -6,14 +6,17 @@
 use std::sync::mpsc;
 use std::sync::{Mutex, OnceLock};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 
 use crate::error::ApiError;
 
 /// OWASP's second recommended Argon2id setting: m = 12 MiB, t = 3, p = 1.
 fn argon2() -> Result<Argon2<'static>, ApiError> {
-    let params = Params::new(12 * 1024, 3, 1, None).map_err(|e| ApiError::Internal(format!("argon2 params: {e}")))?;
+    let params = Params::new(12 * 1024, 3, 1, None)
+        .map_err(|e| ApiError::Internal(format!("argon2 params: {e}")))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
@@ -28,25 +31,29 @@ fn workers() -> &'static Mutex<mpsc::Sender<Job>> {
         let rx = std::sync::Arc::new(Mutex::new(rx));
         for i in 0..HASHING_THREADS {
             let rx = rx.clone();
-            let _ = std::thread::Builder::new().name(format!("parley-hash-{i}")).spawn(move || {
-                loop {
-                    let job = match rx.lock() {
-                        Ok(guard) => guard.recv(),
-                        Err(_) => return,
-                    };
-                    match job {
-                        Ok(job) => job(),
-                        Err(_) => return,
+            let _ = std::thread::Builder::new()
+                .name(format!("parley-hash-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(guard) => guard.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
                     }
-                }
-            });
+                });
         }
         Mutex::new(tx)
     })
 }
 
 /// Runs `work` on a hashing thread and waits for it without blocking the runtime.
-async fn on_hashing_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+async fn on_hashing_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
     let (done, result) = tokio::sync::oneshot::channel();
     let job: Job = Box::new(move || {
         let _ = done.send(work());
@@ -56,7 +63,9 @@ async fn on_hashing_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 
         .map_err(|_| ApiError::Internal("password hashing threads are gone".into()))?
         .send(job)
         .map_err(|_| ApiError::Internal("password hashing threads are gone".into()))?;
-    result.await.map_err(|_| ApiError::Internal("password hashing failed".into()))
+    result
+        .await
+        .map_err(|_| ApiError::Internal("password hashing failed".into()))
 }
 
 pub async fn hash_password(password: String) -> Result<String, ApiError> {
@@ -95,9 +104,18 @@ mod tests {
     #[tokio::test]
     async fn a_hash_verifies_its_password_only() {
         let hash = hash_password("correct horse".into()).await.ok();
-        assert!(hash.as_deref().is_some_and(|h| h.starts_with("$argon2id$v=19$m=12288,t=3,p=1$")));
-        assert!(matches!(verify_password("correct horse".into(), hash.clone()).await, Ok(true)));
-        assert!(matches!(verify_password("wrong horse".into(), hash).await, Ok(false)));
+        assert!(
+            hash.as_deref()
+                .is_some_and(|h| h.starts_with("$argon2id$v=19$m=12288,t=3,p=1$"))
+        );
+        assert!(matches!(
+            verify_password("correct horse".into(), hash.clone()).await,
+            Ok(true)
+        ));
+        assert!(matches!(
+            verify_password("wrong horse".into(), hash).await,
+            Ok(false)
+        ));
         assert!(matches!(verify_password("x".into(), None).await, Ok(false)));
     }
 }
