@@ -8,6 +8,7 @@ pub mod cursor;
 pub mod markdown;
 pub mod text;
 pub mod thread;
+pub mod wordlist;
 
 pub use account::{Role, UserStatus};
 pub use cursor::{CommentSort, Cursor, CursorError};

@@ -46,6 +46,20 @@ enum Command {
     /// Manage sites (publications).
     #[command(subcommand)]
     Site(SiteCommand),
+    /// Work with moderators' word lists (no database needed).
+    #[command(subcommand)]
+    Wordlist(WordlistCommand),
+}
+
+#[derive(Subcommand)]
+enum WordlistCommand {
+    /// Try a list: reads comment texts on standard input, one per line, and prints for each
+    /// `hit<TAB>ENTRY<TAB>START-END<TAB>MATCHED TEXT` (byte offsets in the line) or `miss`.
+    Test {
+        /// The list: one entry per line, `#` comments (see docs/WORDLISTS.md).
+        #[arg(long)]
+        list: PathBuf,
+    },
 }
 
 #[derive(Args, Default)]
@@ -214,6 +228,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!("created site {} (id {})", site.name, site.id);
             Ok(())
         }
+        Command::Wordlist(WordlistCommand::Test { list }) => wordlist_test(&list),
         Command::Site(SiteCommand::List) => {
             let store = open(&database).await?;
             for site in store.list_sites().await? {
@@ -222,6 +237,40 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `parley wordlist test`: one `hit`/`miss` line per line of standard input.
+fn wordlist_test(path: &std::path::Path) -> Result<()> {
+    use std::io::{BufRead, Write};
+    let source =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let list = parley_core::wordlist::WordList::parse(&source).map_err(|e| {
+        let lines: Vec<String> = e
+            .errors
+            .iter()
+            .map(|err| format!("{}: {err}", path.display()))
+            .collect();
+        anyhow::anyhow!("the word list has errors:\n{}", lines.join("\n"))
+    })?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for line in std::io::stdin().lock().split(b'\n') {
+        let line = line.context("reading standard input")?;
+        let text = String::from_utf8_lossy(&line);
+        let text = text.strip_suffix('\r').unwrap_or(&text);
+        match list.find(text) {
+            Some(m) => writeln!(
+                out,
+                "hit\t{}\t{}-{}\t{}",
+                m.entry,
+                m.start,
+                m.end,
+                m.matched(text)
+            )?,
+            None => writeln!(out, "miss")?,
+        }
+    }
+    out.flush()?;
+    Ok(())
 }
 
 fn check_origin(origin: &str) -> Result<()> {
