@@ -180,3 +180,38 @@ pub struct StoryCount {
     pub story_id: i64,
     pub count: i64,
 }
+
+/// The moderation pipeline's ruling on a comment, as the store keeps it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ruling {
+    /// Hold the comment for a moderator instead of publishing it.
+    pub hold: bool,
+    /// The rule (pipeline phase) that held it: the audit entry's `actor_rule`.
+    pub rule: Option<String>,
+    /// The reasons, one a line, stored with the revision.
+    pub reasons: String,
+}
+
+/// What the moderation pipeline needs to know about an author's recent posting.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AuthorActivity {
+    /// The author's published comments.
+    pub approved_count: i64,
+    /// The author's comments created at or after `since`.
+    pub recent_count: i64,
+    /// The body of the author's newest comment that is not deleted (nor the excepted one).
+    pub last_body: Option<String>,
+}
+
+/// An audit entry written directly (an automatic reject leaves no comment to hang it on).
+#[derive(Debug, Clone)]
+pub struct NewAudit {
+    pub at: i64,
+    pub site_id: i64,
+    pub actor_id: Option<i64>,
+    pub actor_rule: Option<String>,
+    pub action: String,
+    pub target_kind: String,
+    pub target_id: i64,
+    pub reason: String,
+}

@@ -17,6 +17,9 @@ pub trait Store: Send + Sync + 'static {
     async fn site_by_name(&self, name: &str) -> StoreResult<Option<Site>>;
     async fn site_by_id(&self, id: i64) -> StoreResult<Option<Site>>;
     async fn list_sites(&self) -> StoreResult<Vec<Site>>;
+    /// The site's settings JSON (`{}` when none were set); None for an unknown site.
+    async fn site_settings(&self, site_id: i64) -> StoreResult<Option<String>>;
+    async fn set_site_settings(&self, site_id: i64, settings: String) -> StoreResult<()>;
 
     // ---- stories ----
     async fn create_story(
@@ -67,9 +70,28 @@ pub trait Store: Send + Sync + 'static {
     // ---- comments: writes ----
     /// Posts a comment or reply: checks the story is open, the author may post and the
     /// parent can take a reply, all inside one transaction.
-    async fn create_comment(&self, new: NewComment) -> StoreResult<Comment>;
+    async fn create_comment(&self, new: NewComment) -> StoreResult<Comment> {
+        self.create_comment_ruled(new, Ruling::default()).await
+    }
+    /// Posts a comment the moderation pipeline ruled on: held comments are pending,
+    /// the reasons are kept with the revision and a hold is audited under its rule.
+    async fn create_comment_ruled(&self, new: NewComment, ruling: Ruling) -> StoreResult<Comment>;
     /// The author edits within the window; the previous text is kept as a revision.
-    async fn edit_comment(&self, edit: CommentEdit) -> StoreResult<Comment>;
+    async fn edit_comment(&self, edit: CommentEdit) -> StoreResult<Comment> {
+        self.edit_comment_ruled(edit, Ruling::default()).await
+    }
+    /// An edit the pipeline ruled on: a held edit of a published comment takes it off
+    /// the page (pending again) and is audited under its rule.
+    async fn edit_comment_ruled(&self, edit: CommentEdit, ruling: Ruling) -> StoreResult<Comment>;
+    /// Counts the pipeline needs about an author; `except` leaves one comment out of
+    /// `last_body` (the one being edited).
+    async fn author_activity(
+        &self,
+        author_id: i64,
+        since: i64,
+        except: Option<i64>,
+    ) -> StoreResult<AuthorActivity>;
+    async fn record_audit(&self, entry: NewAudit) -> StoreResult<()>;
     /// The author deletes: the comment becomes a tombstone.
     async fn delete_comment(&self, comment_id: i64, user_id: i64, now: i64)
     -> StoreResult<Comment>;

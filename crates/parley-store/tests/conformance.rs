@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::*;
 use parley_core::thread::{CommentStatus, ReplyRefusal, segment};
 use parley_core::{CommentSort, Role, UserStatus};
-use parley_store::{Comment, CommentEdit, NewReport, Store, StoreError};
+use parley_store::{Comment, CommentEdit, NewAudit, NewReport, Ruling, Store, StoreError};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
@@ -48,6 +48,10 @@ conformance! {
     commenting_on_a_missing_story_is_not_found,
     a_premoderated_authors_comment_is_held_and_audited,
     a_banned_or_suspended_author_cannot_post,
+    a_held_ruling_keeps_the_comment_pending_with_reasons_and_audit,
+    a_held_edit_takes_a_published_reply_off_the_page,
+    author_activity_counts_approved_and_recent_comments,
+    site_settings_round_trip_and_audit_can_be_recorded,
     // comments: editing
     editing_keeps_the_previous_text_as_a_revision,
     editing_after_the_window_is_refused,
@@ -1864,4 +1868,170 @@ fn pick(made: &[Made], deleted: &HashSet<i64>, at: &Target) -> Option<Made> {
             }
         }
     })
+}
+
+fn held(rule: &str, reasons: &str) -> Ruling {
+    Ruling {
+        hold: true,
+        rule: Some(rule.to_owned()),
+        reasons: reasons.to_owned(),
+    }
+}
+
+async fn a_held_ruling_keeps_the_comment_pending_with_reasons_and_audit(db: TestDb) {
+    let store = &*db.store;
+    let w = world(store).await;
+    let top = post(store, w.story.id, &w.alice, None, "published").await;
+    let before = story(store, w.story.id).await;
+    let c = store
+        .create_comment_ruled(
+            new_comment(w.story.id, w.bob.id, Some(top.id), "buy crypto", T0 + 2_000),
+            held("spam_signals", "spam_signals: suspect word"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(c.status, CommentStatus::Pending);
+    assert_eq!(comment(store, top.id).await.reply_count, 0);
+    assert_eq!(
+        story(store, w.story.id).await.comment_count,
+        before.comment_count
+    );
+    let revs = store.revisions(c.id).await.unwrap();
+    assert_eq!(revs.len(), 1);
+    assert_eq!(revs[0].decision, "pending");
+    assert_eq!(revs[0].reasons, "spam_signals: suspect word");
+    let audit = store.audit_for("comment", c.id).await.unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].actor_rule.as_deref(), Some("spam_signals"));
+    assert_eq!(audit[0].action, "hold");
+    assert_eq!(audit[0].revision_id, Some(revs[0].id));
+    assert_eq!(audit[0].site_id, Some(w.site.id));
+    // A publishing ruling behaves as before: no audit entry, empty reasons.
+    let p = store
+        .create_comment_ruled(
+            new_comment(w.story.id, w.bob.id, None, "fine", T0 + 3_000),
+            Ruling::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(p.status, CommentStatus::Published);
+    assert!(store.audit_for("comment", p.id).await.unwrap().is_empty());
+    assert_eq!(store.revisions(p.id).await.unwrap()[0].reasons, "");
+}
+
+async fn a_held_edit_takes_a_published_reply_off_the_page(db: TestDb) {
+    let store = &*db.store;
+    let w = world(store).await;
+    let top = post(store, w.story.id, &w.alice, None, "top").await;
+    let reply = post(store, w.story.id, &w.bob, Some(top.id), "reply").await;
+    let before = story(store, w.story.id).await;
+    assert_eq!(comment(store, top.id).await.reply_count, 1);
+    let edited = store
+        .edit_comment_ruled(
+            CommentEdit {
+                comment_id: reply.id,
+                editor_id: w.bob.id,
+                body_src: "see http://x.example".into(),
+                body_html: "<p>see</p>".into(),
+                window_ms: 60_000,
+                now: T0 + 2_000,
+            },
+            held("site_policy", "site_policy: links"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(edited.status, CommentStatus::Pending);
+    assert_eq!(comment(store, top.id).await.reply_count, 0);
+    let after = story(store, w.story.id).await;
+    assert_eq!(after.comment_count, before.comment_count - 1);
+    assert!(after.version > before.version);
+    let revs = store.revisions(reply.id).await.unwrap();
+    let last = revs.iter().max_by_key(|r| r.id).unwrap();
+    assert_eq!(last.decision, "pending");
+    assert_eq!(last.reasons, "site_policy: links");
+    let audit = store.audit_for("comment", reply.id).await.unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].actor_rule.as_deref(), Some("site_policy"));
+}
+
+async fn author_activity_counts_approved_and_recent_comments(db: TestDb) {
+    let store = &*db.store;
+    let w = world(store).await;
+    let none = store.author_activity(w.bob.id, 0, None).await.unwrap();
+    assert_eq!((none.approved_count, none.recent_count), (0, 0));
+    assert_eq!(none.last_body, None);
+    for (i, body) in ["one", "two", "three"].iter().enumerate() {
+        store
+            .create_comment(new_comment(
+                w.story.id,
+                w.bob.id,
+                None,
+                body,
+                T0 + 1_000 * (i as i64 + 1),
+            ))
+            .await
+            .unwrap();
+    }
+    let last = store
+        .create_comment_ruled(
+            new_comment(w.story.id, w.bob.id, None, "held", T0 + 4_000),
+            held("site_policy", "x"),
+        )
+        .await
+        .unwrap();
+    let a = store
+        .author_activity(w.bob.id, T0 + 2_000, None)
+        .await
+        .unwrap();
+    assert_eq!(a.approved_count, 3);
+    assert_eq!(a.recent_count, 3);
+    assert_eq!(a.last_body.as_deref(), Some("held"));
+    let b = store
+        .author_activity(w.bob.id, T0 + 5_000, Some(last.id))
+        .await
+        .unwrap();
+    assert_eq!(b.recent_count, 0);
+    assert_eq!(b.last_body.as_deref(), Some("three"));
+    let other = store.author_activity(w.alice.id, 0, None).await.unwrap();
+    assert_eq!(other.approved_count, 0);
+}
+
+async fn site_settings_round_trip_and_audit_can_be_recorded(db: TestDb) {
+    let store = &*db.store;
+    let w = world(store).await;
+    assert_eq!(
+        store.site_settings(w.site.id).await.unwrap().as_deref(),
+        Some("{}")
+    );
+    store
+        .set_site_settings(w.site.id, r#"{"policy":{"premoderate":true}}"#.into())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.site_settings(w.site.id).await.unwrap().as_deref(),
+        Some(r#"{"policy":{"premoderate":true}}"#)
+    );
+    assert_eq!(store.site_settings(999_999).await.unwrap(), None);
+    assert!(matches!(
+        store.set_site_settings(999_999, "{}".into()).await,
+        Err(StoreError::NotFound(_))
+    ));
+    store
+        .record_audit(NewAudit {
+            at: T0,
+            site_id: w.site.id,
+            actor_id: None,
+            actor_rule: Some("banned_words".into()),
+            action: "reject".into(),
+            target_kind: "user".into(),
+            target_id: w.bob.id,
+            reason: "banned word".into(),
+        })
+        .await
+        .unwrap();
+    let audit = store.audit_for("user", w.bob.id).await.unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].action, "reject");
+    assert_eq!(audit[0].site_id, Some(w.site.id));
+    assert_eq!(audit[0].revision_id, None);
 }

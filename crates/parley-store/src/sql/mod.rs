@@ -112,6 +112,7 @@ where
     for<'r> AuditRow: FromRow<'r, DB::Row>,
     for<'r> CountRow: FromRow<'r, DB::Row>,
     for<'r> (i64,): FromRow<'r, DB::Row>,
+    for<'r> (String,): FromRow<'r, DB::Row>,
 {
     async fn write<T, F>(&self, f: F) -> StoreResult<T>
     where
@@ -282,7 +283,7 @@ where
         .bind(entry.at)
         .bind(entry.story_id)
         .bind(entry.actor_id)
-        .bind(entry.actor_rule.map(str::to_owned))
+        .bind(entry.actor_rule)
         .bind(entry.action.to_owned())
         .bind(entry.target_kind.to_owned())
         .bind(entry.target_id)
@@ -299,25 +300,32 @@ where
         src: String,
         html: String,
         decision: CommentStatus,
+        reasons: String,
         now: i64,
     ) -> StoreResult<i64> {
         let (id,) = sqlx::query_as::<DB, (i64,)>(
             "INSERT INTO comment_revisions (comment_id, body_src, body_html, decision, reasons, created_at) \
-             VALUES ($1, $2, $3, $4, '', $5) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(comment_id)
         .bind(src)
         .bind(html)
         .bind(decision.as_str().to_owned())
+        .bind(reasons)
         .bind(now)
         .fetch_one(&mut *conn)
         .await?;
         Ok(id)
     }
 
-    async fn tx_create_comment(conn: &mut DB::Connection, new: NewComment) -> StoreResult<Comment> {
+    async fn tx_create_comment(
+        conn: &mut DB::Connection,
+        new: NewComment,
+        ruling: Ruling,
+    ) -> StoreResult<Comment> {
         Self::open_story(conn, new.story_id).await?;
         let status = match Self::posting_right(conn, new.author_id, new.now).await? {
+            PostingRight::Publish if ruling.hold => CommentStatus::Pending,
             PostingRight::Publish => CommentStatus::Published,
             PostingRight::Hold => CommentStatus::Pending,
             PostingRight::Refuse(why) => {
@@ -359,8 +367,23 @@ where
             .bind(path)
             .execute(&mut *conn)
             .await?;
-        let revision =
-            Self::add_revision(conn, id, new.body_src, new.body_html, status, new.now).await?;
+        let (rule, reason) = match ruling.rule {
+            Some(rule) if ruling.hold => (rule, ruling.reasons.clone()),
+            _ => (
+                "author_premoderated".to_owned(),
+                "the author's comments are pre-moderated".to_owned(),
+            ),
+        };
+        let revision = Self::add_revision(
+            conn,
+            id,
+            new.body_src,
+            new.body_html,
+            status,
+            ruling.reasons,
+            new.now,
+        )
+        .await?;
         if status == CommentStatus::Published {
             if let Some(parent_id) = placement.parent_id {
                 sqlx::query::<DB>(
@@ -378,12 +401,12 @@ where
                     at: new.now,
                     story_id: new.story_id,
                     actor_id: None,
-                    actor_rule: Some("author_premoderated"),
+                    actor_rule: Some(rule),
                     action: "hold",
                     target_kind: "comment",
                     target_id: id,
                     revision_id: Some(revision),
-                    reason: "the author's comments are pre-moderated".into(),
+                    reason,
                 },
             )
             .await?;
@@ -415,10 +438,14 @@ where
         Ok(facts)
     }
 
-    async fn tx_edit_comment(conn: &mut DB::Connection, edit: CommentEdit) -> StoreResult<Comment> {
+    async fn tx_edit_comment(
+        conn: &mut DB::Connection,
+        edit: CommentEdit,
+        ruling: Ruling,
+    ) -> StoreResult<Comment> {
         let facts = Self::own_comment(conn, edit.comment_id, edit.editor_id).await?;
-        let status = facts.status();
-        if status == CommentStatus::Rejected {
+        let was = facts.status();
+        if was == CommentStatus::Rejected {
             return Err(StoreError::refused(
                 "comment_rejected",
                 "a rejected comment cannot be edited",
@@ -439,26 +466,62 @@ where
         {
             return Err(StoreError::refused("account_restricted", why));
         }
+        let status = if ruling.hold {
+            CommentStatus::Pending
+        } else {
+            was
+        };
         sqlx::query::<DB>(
-            "UPDATE comments SET body_src = $2, body_html = $3, edited_at = $4 WHERE id = $1",
+            "UPDATE comments SET body_src = $2, body_html = $3, edited_at = $4, status = $5 \
+             WHERE id = $1",
         )
         .bind(edit.comment_id)
         .bind(edit.body_src.clone())
         .bind(edit.body_html.clone())
         .bind(edit.now)
+        .bind(status.as_str().to_owned())
         .execute(&mut *conn)
         .await?;
-        Self::add_revision(
+        let revision = Self::add_revision(
             conn,
             edit.comment_id,
             edit.body_src,
             edit.body_html,
             status,
+            ruling.reasons.clone(),
             edit.now,
         )
         .await?;
-        if status == CommentStatus::Published {
+        if was == CommentStatus::Published && status == CommentStatus::Pending {
+            // Off the page until a moderator approves the new text.
+            if let Some(parent_id) = facts.parent_id {
+                sqlx::query::<DB>(
+                    "UPDATE comments SET reply_count = reply_count - 1 WHERE id = $1",
+                )
+                .bind(parent_id)
+                .execute(&mut *conn)
+                .await?;
+            }
+            Self::bump_story(conn, facts.story_id, -1, edit.now).await?;
+        } else if status == CommentStatus::Published {
             Self::bump_story(conn, facts.story_id, 0, edit.now).await?;
+        }
+        if ruling.hold {
+            Self::audit(
+                conn,
+                AuditDraft {
+                    at: edit.now,
+                    story_id: facts.story_id,
+                    actor_id: None,
+                    actor_rule: ruling.rule.or_else(|| Some("moderation".to_owned())),
+                    action: "hold",
+                    target_kind: "comment",
+                    target_id: edit.comment_id,
+                    revision_id: Some(revision),
+                    reason: ruling.reasons,
+                },
+            )
+            .await?;
         }
         Self::comment_in_tx(conn, edit.comment_id).await
     }
@@ -808,7 +871,7 @@ struct AuditDraft {
     at: i64,
     story_id: i64,
     actor_id: Option<i64>,
-    actor_rule: Option<&'static str>,
+    actor_rule: Option<String>,
     action: &'static str,
     target_kind: &'static str,
     target_id: i64,
@@ -864,6 +927,7 @@ where
     for<'r> AuditRow: FromRow<'r, DB::Row>,
     for<'r> CountRow: FromRow<'r, DB::Row>,
     for<'r> (i64,): FromRow<'r, DB::Row>,
+    for<'r> (String,): FromRow<'r, DB::Row>,
 {
     fn backend(&self) -> &'static str {
         DB::KIND
@@ -919,6 +983,33 @@ where
 
     async fn list_sites(&self) -> StoreResult<Vec<Site>> {
         self.sites_where("", None).await
+    }
+
+    async fn site_settings(&self, site_id: i64) -> StoreResult<Option<String>> {
+        Ok(
+            sqlx::query_as::<DB, (String,)>("SELECT settings FROM sites WHERE id = $1")
+                .bind(site_id)
+                .fetch_optional(&self.reads)
+                .await?
+                .map(|(s,)| s),
+        )
+    }
+
+    async fn set_site_settings(&self, site_id: i64, settings: String) -> StoreResult<()> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                sqlx::query_as::<DB, (i64,)>(
+                    "UPDATE sites SET settings = $2 WHERE id = $1 RETURNING id",
+                )
+                .bind(site_id)
+                .bind(settings)
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or(StoreError::NotFound("site"))?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     async fn create_story(
@@ -1108,14 +1199,73 @@ where
         .await
     }
 
-    async fn create_comment(&self, new: NewComment) -> StoreResult<Comment> {
-        self.write(move |conn| Box::pin(Self::tx_create_comment(conn, new)))
+    async fn create_comment_ruled(&self, new: NewComment, ruling: Ruling) -> StoreResult<Comment> {
+        self.write(move |conn| Box::pin(Self::tx_create_comment(conn, new, ruling)))
             .await
     }
 
-    async fn edit_comment(&self, edit: CommentEdit) -> StoreResult<Comment> {
-        self.write(move |conn| Box::pin(Self::tx_edit_comment(conn, edit)))
+    async fn edit_comment_ruled(&self, edit: CommentEdit, ruling: Ruling) -> StoreResult<Comment> {
+        self.write(move |conn| Box::pin(Self::tx_edit_comment(conn, edit, ruling)))
             .await
+    }
+
+    async fn author_activity(
+        &self,
+        author_id: i64,
+        since: i64,
+        except: Option<i64>,
+    ) -> StoreResult<AuthorActivity> {
+        let (approved_count,) = sqlx::query_as::<DB, (i64,)>(
+            "SELECT COUNT(*) FROM comments WHERE author_id = $1 AND status = 'published'",
+        )
+        .bind(author_id)
+        .fetch_one(&self.reads)
+        .await?;
+        let (recent_count,) = sqlx::query_as::<DB, (i64,)>(
+            "SELECT COUNT(*) FROM comments WHERE author_id = $1 AND created_at >= $2",
+        )
+        .bind(author_id)
+        .bind(since)
+        .fetch_one(&self.reads)
+        .await?;
+        let last_body = sqlx::query_as::<DB, (String,)>(
+            "SELECT body_src FROM comments WHERE author_id = $1 AND id <> $2 \
+             AND status <> 'deleted' ORDER BY id DESC LIMIT 1",
+        )
+        .bind(author_id)
+        .bind(except.unwrap_or(0))
+        .fetch_optional(&self.reads)
+        .await?
+        .map(|(b,)| b);
+        Ok(AuthorActivity {
+            approved_count,
+            recent_count,
+            last_body,
+        })
+    }
+
+    async fn record_audit(&self, e: NewAudit) -> StoreResult<()> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                sqlx::query::<DB>(
+                    "INSERT INTO audit_log (at, site_id, actor_id, actor_rule, action, \
+                     target_kind, target_id, revision_id, reason) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)",
+                )
+                .bind(e.at)
+                .bind(e.site_id)
+                .bind(e.actor_id)
+                .bind(e.actor_rule)
+                .bind(e.action)
+                .bind(e.target_kind)
+                .bind(e.target_id)
+                .bind(e.reason)
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     async fn delete_comment(
