@@ -6,9 +6,12 @@ use std::net::IpAddr;
 
 use axum::http::StatusCode;
 use parley_core::cursor::ReplyCursor;
+use parley_core::moderation::{self, Facts, Policy, Rules, Verdict};
 use parley_core::thread::{CommentStatus, ThreadNode, nest};
 use parley_core::{CommentBody, CommentSort, Cursor, DisplayName, Email, Password, Role, markdown};
-use parley_store::{Comment, CommentEdit, NewComment, NewReport, NewUser, Site, Story, User};
+use parley_store::{
+    Comment, CommentEdit, NewAudit, NewComment, NewReport, NewUser, Ruling, Site, Story, User,
+};
 
 use crate::auth::{hash_password, new_token, verify_password};
 use crate::error::{ApiError, ApiResult};
@@ -214,6 +217,110 @@ fn announce(state: &AppState, kind: EventKind, c: &Comment, reaction_count: Opti
     });
 }
 
+/// The site's moderation policy: `policy` in the site's settings JSON, defaults for
+/// whatever is missing (or unreadable, which is logged).
+pub async fn site_policy(state: &AppState, site_id: i64) -> ApiResult<Policy> {
+    let settings = state
+        .store
+        .site_settings(site_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("site"))?;
+    let value: serde_json::Value = serde_json::from_str(&settings).unwrap_or_default();
+    match value.get("policy") {
+        None => Ok(Policy::default()),
+        Some(p) => Ok(serde_json::from_value(p.clone()).unwrap_or_else(|e| {
+            tracing::warn!(site_id, error = %e, "unreadable moderation policy; using defaults");
+            Policy::default()
+        })),
+    }
+}
+
+/// Runs the moderation pipeline on a new comment or an edit (`edited` is the comment
+/// being edited). A reject becomes the error the author sees, after an audit entry (on
+/// the comment for an edit, on the author for a new comment, which is not stored); a
+/// hold becomes the ruling the store keeps with the revision.
+async fn moderate(
+    state: &AppState,
+    author: &User,
+    story: &Story,
+    body: &str,
+    edited: Option<i64>,
+) -> ApiResult<Ruling> {
+    let policy = site_policy(state, story.site_id).await?;
+    let rules = Rules::compile(policy)
+        .map_err(|e| ApiError::Internal(format!("site {} word lists: {e}", story.site_id)))?;
+    let now = now_ms();
+    let activity = state
+        .store
+        .author_activity(author.id, now - 60_000, edited)
+        .await?;
+    let facts = Facts {
+        body,
+        is_edit: edited.is_some(),
+        now,
+        story_closed: story.fields.is_closed,
+        closed_message: story.fields.closed_message.as_deref(),
+        author_status: author.status,
+        approved_count: activity.approved_count,
+        recent_count: activity.recent_count,
+        last_body: activity.last_body.as_deref(),
+    };
+    let decision = moderation::run(&facts, &rules);
+    match decision.verdict {
+        Verdict::Publish => Ok(Ruling::default()),
+        Verdict::Hold => Ok(Ruling {
+            hold: true,
+            rule: decision.first_phase().map(str::to_owned),
+            reasons: decision.reasons_text(),
+        }),
+        Verdict::Reject => {
+            let Some(why) = decision.reasons.last() else {
+                return Err(ApiError::Internal("a reject without a reason".into()));
+            };
+            if why.phase != "story_open" {
+                let (target_kind, target_id) = match edited {
+                    Some(id) => ("comment", id),
+                    None => ("user", author.id),
+                };
+                state
+                    .store
+                    .record_audit(NewAudit {
+                        at: now,
+                        site_id: story.site_id,
+                        actor_id: None,
+                        actor_rule: Some(why.phase.clone()),
+                        action: "reject".into(),
+                        target_kind: target_kind.into(),
+                        target_id,
+                        reason: decision.reasons_text(),
+                    })
+                    .await?;
+            }
+            Err(match (why.phase.as_str(), why.code.as_str()) {
+                ("story_open", _) => {
+                    ApiError::new(StatusCode::CONFLICT, "story_closed", why.message.clone())
+                }
+                ("author_status", _) => ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "account_restricted",
+                    why.message.clone(),
+                ),
+                (_, "rate_limited") => ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    why.message.clone(),
+                ),
+                _ => ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "comment_rejected",
+                    why.message.clone(),
+                )
+                .with_field("body"),
+            })
+        }
+    }
+}
+
 pub async fn post_comment(
     state: &AppState,
     author: &User,
@@ -226,17 +333,21 @@ pub async fn post_comment(
     if story.site_id != author.site_id {
         return Err(ApiError::forbidden("your account belongs to another site"));
     }
+    let ruling = moderate(state, author, &story, body.as_str(), None).await?;
     let comment = state
         .store
-        .create_comment(NewComment {
-            story_id,
-            author_id: author.id,
-            parent_id,
-            body_html: markdown::render_comment(body.as_str()),
-            body_src: body.as_str().to_owned(),
-            max_depth: state.config.max_depth,
-            now: now_ms(),
-        })
+        .create_comment_ruled(
+            NewComment {
+                story_id,
+                author_id: author.id,
+                parent_id,
+                body_html: markdown::render_comment(body.as_str()),
+                body_src: body.as_str().to_owned(),
+                max_depth: state.config.max_depth,
+                now: now_ms(),
+            },
+            ruling,
+        )
         .await?;
     if comment.status == CommentStatus::Published {
         announce(state, EventKind::CommentPublished, &comment, None);
@@ -252,16 +363,30 @@ pub async fn edit_comment(
 ) -> ApiResult<Comment> {
     let body = CommentBody::parse(body, state.config.max_comment_chars)?;
     let window_ms = i64::try_from(state.config.edit_window.as_millis()).unwrap_or(i64::MAX);
+    let ruling = match state.store.comment_by_id(id).await? {
+        // Only the author's own, live comment is moderated: the store refuses the rest.
+        Some(c)
+            if c.author_id == Some(editor.id)
+                && matches!(c.status, CommentStatus::Published | CommentStatus::Pending) =>
+        {
+            let story = state.story(c.story_id).await?;
+            moderate(state, editor, &story, body.as_str(), Some(id)).await?
+        }
+        _ => Ruling::default(),
+    };
     let comment = state
         .store
-        .edit_comment(CommentEdit {
-            comment_id: id,
-            editor_id: editor.id,
-            body_html: markdown::render_comment(body.as_str()),
-            body_src: body.as_str().to_owned(),
-            window_ms,
-            now: now_ms(),
-        })
+        .edit_comment_ruled(
+            CommentEdit {
+                comment_id: id,
+                editor_id: editor.id,
+                body_html: markdown::render_comment(body.as_str()),
+                body_src: body.as_str().to_owned(),
+                window_ms,
+                now: now_ms(),
+            },
+            ruling,
+        )
         .await?;
     if comment.status == CommentStatus::Published {
         announce(state, EventKind::CommentEdited, &comment, None);
