@@ -363,7 +363,11 @@ pub async fn edit_comment(
 ) -> ApiResult<Comment> {
     let body = CommentBody::parse(body, state.config.max_comment_chars)?;
     let window_ms = i64::try_from(state.config.edit_window.as_millis()).unwrap_or(i64::MAX);
-    let ruling = match state.store.comment_by_id(id).await? {
+    let before = state.store.comment_by_id(id).await?;
+    let was_published = before
+        .as_ref()
+        .is_some_and(|c| c.status == CommentStatus::Published);
+    let ruling = match before {
         // Only the author's own, live comment is moderated: the store refuses the rest.
         Some(c)
             if c.author_id == Some(editor.id)
@@ -390,6 +394,9 @@ pub async fn edit_comment(
         .await?;
     if comment.status == CommentStatus::Published {
         announce(state, EventKind::CommentEdited, &comment, None);
+    } else if was_published {
+        // Held by moderation: off the page until a moderator approves it.
+        announce(state, EventKind::CommentDeleted, &comment, None);
     }
     Ok(comment)
 }

@@ -7,6 +7,7 @@ mod bad_input;
 mod comments;
 mod common;
 mod events;
+mod moderation;
 mod openapi;
 mod pages;
 mod stories;
