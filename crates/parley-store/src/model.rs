@@ -215,3 +215,27 @@ pub struct NewAudit {
     pub target_id: i64,
     pub reason: String,
 }
+
+/// A moderator's decision on one comment.
+#[derive(Debug, Clone)]
+pub struct CommentDecision {
+    pub comment_id: i64,
+    /// Approve (publish) or reject.
+    pub approve: bool,
+    pub actor_id: i64,
+    /// Why, for the audit log (a reason code and an optional note).
+    pub reason: String,
+    pub now: i64,
+}
+
+/// Which moderation queue, and how to narrow it.
+#[derive(Debug, Clone)]
+pub struct QueueQuery {
+    pub site_id: i64,
+    /// pending, reported, rejected, approved or featured.
+    pub queue: String,
+    pub story_id: Option<i64>,
+    /// Matched case-insensitively against the text and the author's name.
+    pub text: Option<String>,
+    pub limit: i64,
+}

@@ -2,7 +2,7 @@
 //! ([`crate::sql::SqlStore`]); callers hold an `Arc<dyn Store>` and never know which.
 
 use async_trait::async_trait;
-use parley_core::{CommentSort, Cursor, Role};
+use parley_core::{CommentSort, Cursor, Role, UserStatus};
 
 use crate::error::StoreResult;
 use crate::model::*;
@@ -141,4 +141,29 @@ pub trait Store: Send + Sync + 'static {
     async fn featured_comments(&self, story_id: i64, limit: i64) -> StoreResult<Vec<Comment>>;
     async fn revisions(&self, comment_id: i64) -> StoreResult<Vec<Revision>>;
     async fn audit_for(&self, target_kind: &str, target_id: i64) -> StoreResult<Vec<AuditEntry>>;
+
+    // ---- moderation ----
+    /// Approves or rejects a comment: publishing or unpublishing fixes the parent's
+    /// reply count and the story's count and version; resolves the comment's open
+    /// reports; appends an audit entry.
+    async fn decide_comment(&self, decision: CommentDecision) -> StoreResult<Comment>;
+    /// Changes an account's standing and audits it.
+    async fn set_user_status(
+        &self,
+        user_id: i64,
+        status: UserStatus,
+        actor_id: i64,
+        reason: String,
+        now: i64,
+    ) -> StoreResult<User>;
+    /// Newest first.
+    async fn moderation_queue(&self, query: QueueQuery) -> StoreResult<Vec<Comment>>;
+    /// A site's audit log, newest first, optionally for one kind of target or one target.
+    async fn audit_log(
+        &self,
+        site_id: i64,
+        target_kind: Option<String>,
+        target_id: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEntry>>;
 }

@@ -12,7 +12,10 @@ use std::time::Duration;
 use common::*;
 use parley_core::thread::{CommentStatus, ReplyRefusal, segment};
 use parley_core::{CommentSort, Role, UserStatus};
-use parley_store::{Comment, CommentEdit, NewAudit, NewReport, Ruling, Store, StoreError};
+use parley_store::{
+    Comment, CommentDecision, CommentEdit, NewAudit, NewReport, QueueQuery, Ruling, Store,
+    StoreError,
+};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
@@ -52,6 +55,8 @@ conformance! {
     a_held_edit_takes_a_published_reply_off_the_page,
     author_activity_counts_approved_and_recent_comments,
     site_settings_round_trip_and_audit_can_be_recorded,
+    approving_and_rejecting_fix_counts_resolve_reports_and_audit,
+    user_status_changes_are_audited_and_queues_filter,
     // comments: editing
     editing_keeps_the_previous_text_as_a_revision,
     editing_after_the_window_is_refused,
@@ -2034,4 +2039,177 @@ async fn site_settings_round_trip_and_audit_can_be_recorded(db: TestDb) {
     assert_eq!(audit[0].action, "reject");
     assert_eq!(audit[0].site_id, Some(w.site.id));
     assert_eq!(audit[0].revision_id, None);
+}
+
+fn decision(comment_id: i64, approve: bool, actor_id: i64, now: i64) -> CommentDecision {
+    CommentDecision {
+        comment_id,
+        approve,
+        actor_id,
+        reason: "because".into(),
+        now,
+    }
+}
+
+async fn approving_and_rejecting_fix_counts_resolve_reports_and_audit(db: TestDb) {
+    let store = &*db.store;
+    let w = world(store).await;
+    let top = post(store, w.story.id, &w.alice, None, "top").await;
+    let reply = store
+        .create_comment_ruled(
+            new_comment(w.story.id, w.bob.id, Some(top.id), "held", T0 + 2_000),
+            held("site_policy", "x"),
+        )
+        .await
+        .unwrap();
+    let before = story(store, w.story.id).await;
+    let approved = store
+        .decide_comment(decision(reply.id, true, w.carol.id, T0 + 3_000))
+        .await
+        .unwrap();
+    assert_eq!(approved.status, CommentStatus::Published);
+    assert_eq!(comment(store, top.id).await.reply_count, 1);
+    let mid = story(store, w.story.id).await;
+    assert_eq!(mid.comment_count, before.comment_count + 1);
+    assert!(mid.version > before.version);
+    // Approving again changes no count.
+    store
+        .decide_comment(decision(reply.id, true, w.carol.id, T0 + 3_500))
+        .await
+        .unwrap();
+    assert_eq!(
+        story(store, w.story.id).await.comment_count,
+        mid.comment_count
+    );
+    store
+        .add_report(NewReport {
+            comment_id: reply.id,
+            user_id: w.alice.id,
+            reason: "spam".into(),
+            note: String::new(),
+            now: T0 + 4_000,
+        })
+        .await
+        .unwrap();
+    let q = |queue: &str| QueueQuery {
+        site_id: w.site.id,
+        queue: queue.into(),
+        story_id: None,
+        text: None,
+        limit: 50,
+    };
+    assert_eq!(
+        ids(&store.moderation_queue(q("reported")).await.unwrap()),
+        vec![reply.id]
+    );
+    let rejected = store
+        .decide_comment(decision(reply.id, false, w.carol.id, T0 + 5_000))
+        .await
+        .unwrap();
+    assert_eq!(rejected.status, CommentStatus::Rejected);
+    assert_eq!(comment(store, top.id).await.reply_count, 0);
+    assert_eq!(
+        story(store, w.story.id).await.comment_count,
+        before.comment_count
+    );
+    assert!(
+        store
+            .moderation_queue(q("reported"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        ids(&store.moderation_queue(q("rejected")).await.unwrap()),
+        vec![reply.id]
+    );
+    let actions: Vec<String> = store
+        .audit_for("comment", reply.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.action)
+        .collect();
+    assert_eq!(actions, ["hold", "approve", "approve", "reject"]);
+}
+
+async fn user_status_changes_are_audited_and_queues_filter(db: TestDb) {
+    let store = &*db.store;
+    let w = world(store).await;
+    let u = store
+        .set_user_status(
+            w.bob.id,
+            UserStatus::Suspended { until: T0 + 9 },
+            w.carol.id,
+            "3 days".into(),
+            T0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(u.status, UserStatus::Suspended { until: T0 + 9 });
+    store
+        .set_user_status(
+            w.bob.id,
+            UserStatus::Active,
+            w.carol.id,
+            String::new(),
+            T0 + 1,
+        )
+        .await
+        .unwrap();
+    let log = store
+        .audit_log(w.site.id, Some("user".into()), Some(w.bob.id), 10)
+        .await
+        .unwrap();
+    let actions: Vec<&str> = log.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(actions, ["lift", "suspend"]);
+    assert_eq!(
+        store
+            .audit_log(w.site.id, None, None, 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let a = store
+        .create_comment_ruled(
+            new_comment(w.story.id, w.alice.id, None, "100% Wonderful_news", T0 + 2),
+            held("site_policy", "x"),
+        )
+        .await
+        .unwrap();
+    store
+        .create_comment_ruled(
+            new_comment(w.story.id, w.bob.id, None, "other", T0 + 3),
+            held("site_policy", "x"),
+        )
+        .await
+        .unwrap();
+    let q = |text: Option<&str>| QueueQuery {
+        site_id: w.site.id,
+        queue: "pending".into(),
+        story_id: Some(w.story.id),
+        text: text.map(str::to_owned),
+        limit: 50,
+    };
+    assert_eq!(store.moderation_queue(q(None)).await.unwrap().len(), 2);
+    assert_eq!(
+        ids(&store.moderation_queue(q(Some("wonderful_"))).await.unwrap()),
+        vec![a.id]
+    );
+    assert_eq!(
+        ids(&store.moderation_queue(q(Some("ALICE"))).await.unwrap()),
+        vec![a.id]
+    );
+    assert_eq!(
+        ids(&store.moderation_queue(q(Some("100%"))).await.unwrap()),
+        vec![a.id]
+    );
+    assert!(
+        store
+            .moderation_queue(q(Some("1000%")))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

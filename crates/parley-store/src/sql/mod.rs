@@ -719,6 +719,96 @@ where
         Self::comment_in_tx(conn, id).await
     }
 
+    async fn tx_decide_comment(
+        conn: &mut DB::Connection,
+        d: CommentDecision,
+    ) -> StoreResult<Comment> {
+        let facts = Self::facts(conn, d.comment_id)
+            .await?
+            .ok_or(StoreError::NotFound("comment"))?;
+        let was = facts.status();
+        if was == CommentStatus::Deleted {
+            return Err(StoreError::refused(
+                "comment_deleted",
+                "this comment was deleted",
+            ));
+        }
+        let to = if d.approve {
+            CommentStatus::Published
+        } else {
+            CommentStatus::Rejected
+        };
+        let delta = match (
+            was == CommentStatus::Published,
+            to == CommentStatus::Published,
+        ) {
+            (false, true) => 1,
+            (true, false) => -1,
+            _ => 0,
+        };
+        if delta == 1
+            && let Some(parent_id) = facts.parent_id
+        {
+            let parent = Self::facts(conn, parent_id).await?;
+            if parent.is_none_or(|p| p.status() != CommentStatus::Published) {
+                return Err(StoreError::refused(
+                    "parent_not_published",
+                    "approve the comment this replies to first",
+                ));
+            }
+        }
+        sqlx::query::<DB>(
+            "UPDATE comments SET status = $2, featured = (featured AND $3) WHERE id = $1",
+        )
+        .bind(d.comment_id)
+        .bind(to.as_str().to_owned())
+        .bind(d.approve)
+        .execute(&mut *conn)
+        .await?;
+        if delta != 0 {
+            if let Some(parent_id) = facts.parent_id {
+                sqlx::query::<DB>(
+                    "UPDATE comments SET reply_count = reply_count + $2 WHERE id = $1",
+                )
+                .bind(parent_id)
+                .bind(delta)
+                .execute(&mut *conn)
+                .await?;
+            }
+            Self::bump_story(conn, facts.story_id, delta, d.now).await?;
+        }
+        sqlx::query::<DB>(
+            "UPDATE reports SET resolved_at = $2 WHERE comment_id = $1 AND resolved_at IS NULL",
+        )
+        .bind(d.comment_id)
+        .bind(d.now)
+        .execute(&mut *conn)
+        .await?;
+        let revision = sqlx::query_as::<DB, (i64,)>(
+            "SELECT MAX(id) FROM comment_revisions WHERE comment_id = $1",
+        )
+        .bind(d.comment_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|(id,)| id);
+        Self::audit(
+            conn,
+            AuditDraft {
+                at: d.now,
+                story_id: facts.story_id,
+                actor_id: Some(d.actor_id),
+                actor_rule: None,
+                action: if d.approve { "approve" } else { "reject" },
+                target_kind: "comment",
+                target_id: d.comment_id,
+                revision_id: revision,
+                reason: d.reason,
+            },
+        )
+        .await?;
+        Self::comment_in_tx(conn, d.comment_id).await
+    }
+
     async fn tx_create_story(
         conn: &mut DB::Connection,
         site_id: i64,
@@ -1430,6 +1520,132 @@ where
         .fetch_all(&self.reads)
         .await?;
         Ok(rows.into_iter().map(Revision::from).collect())
+    }
+
+    async fn decide_comment(&self, decision: CommentDecision) -> StoreResult<Comment> {
+        self.write(move |conn| Box::pin(Self::tx_decide_comment(conn, decision)))
+            .await
+    }
+
+    async fn set_user_status(
+        &self,
+        user_id: i64,
+        status: UserStatus,
+        actor_id: i64,
+        reason: String,
+        now: i64,
+    ) -> StoreResult<User> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let (word, until) = status.to_parts();
+                let sql = format!(
+                    "UPDATE users SET status = $2, suspended_until = $3 WHERE id = $1 \
+                     RETURNING {USER_COLUMNS}"
+                );
+                let row = sqlx::query_as::<DB, UserRow>(&sql)
+                    .bind(user_id)
+                    .bind(word.to_owned())
+                    .bind(until)
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .ok_or(StoreError::NotFound("user"))?;
+                let user = row.into_user().0;
+                let action = match status {
+                    UserStatus::Active => "lift",
+                    UserStatus::Suspended { .. } => "suspend",
+                    UserStatus::Banned => "ban",
+                    UserStatus::PreModerated => "premoderate",
+                };
+                sqlx::query::<DB>(
+                    "INSERT INTO audit_log (at, site_id, actor_id, actor_rule, action, \
+                     target_kind, target_id, revision_id, reason) \
+                     VALUES ($1, $2, $3, NULL, $4, 'user', $5, NULL, $6)",
+                )
+                .bind(now)
+                .bind(user.site_id)
+                .bind(actor_id)
+                .bind(action.to_owned())
+                .bind(user_id)
+                .bind(reason)
+                .execute(&mut *conn)
+                .await?;
+                Ok(user)
+            })
+        })
+        .await
+    }
+
+    async fn moderation_queue(&self, query: QueueQuery) -> StoreResult<Vec<Comment>> {
+        let filter = match query.queue.as_str() {
+            "pending" => "c.status = 'pending'",
+            "rejected" => "c.status = 'rejected'",
+            "approved" => "c.status = 'published'",
+            "featured" => "c.status = 'published' AND c.featured",
+            "reported" => {
+                "c.status = 'published' AND EXISTS (SELECT 1 FROM reports r \
+                 WHERE r.comment_id = c.id AND r.resolved_at IS NULL)"
+            }
+            _ => return Err(StoreError::NotFound("queue")),
+        };
+        let mut sql = format!(
+            "{COMMENT_SELECT} WHERE {filter} AND c.story_id IN \
+             (SELECT id FROM stories WHERE site_id = $1)"
+        );
+        let mut args = vec![Arg::Int(query.site_id)];
+        if let Some(story) = query.story_id {
+            args.push(Arg::Int(story));
+            sql.push_str(&format!(" AND c.story_id = ${}", args.len()));
+        }
+        if let Some(text) = query.text.filter(|t| !t.trim().is_empty()) {
+            let pattern = format!(
+                "%{}%",
+                text.trim()
+                    .to_lowercase()
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            args.push(Arg::Text(pattern));
+            let n = args.len();
+            sql.push_str(&format!(
+                " AND (LOWER(c.body_src) LIKE ${n} ESCAPE '\\' \
+                 OR LOWER(u.display_name) LIKE ${n} ESCAPE '\\')"
+            ));
+        }
+        args.push(Arg::Int(query.limit));
+        sql.push_str(&format!(" ORDER BY c.id DESC LIMIT ${}", args.len()));
+        self.comments_where(sql, args).await
+    }
+
+    async fn audit_log(
+        &self,
+        site_id: i64,
+        target_kind: Option<String>,
+        target_id: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        let mut sql = "SELECT id, at, site_id, actor_id, actor_rule, action, target_kind, \
+                       target_id, revision_id, reason FROM audit_log WHERE site_id = $1"
+            .to_owned();
+        let mut n = 1;
+        if target_kind.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND target_kind = ${n}"));
+        }
+        if target_id.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND target_id = ${n}"));
+        }
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", n + 1));
+        let mut q = sqlx::query_as::<DB, AuditRow>(&sql).bind(site_id);
+        if let Some(k) = target_kind {
+            q = q.bind(k);
+        }
+        if let Some(t) = target_id {
+            q = q.bind(t);
+        }
+        let rows = q.bind(limit).fetch_all(&self.reads).await?;
+        Ok(rows.into_iter().map(AuditEntry::from).collect())
     }
 
     async fn audit_for(&self, target_kind: &str, target_id: i64) -> StoreResult<Vec<AuditEntry>> {
