@@ -1,23 +1,91 @@
 //! Argon2id password hashing on two dedicated threads. Hashing is deliberately slow and
-//! memory-hard (12 MiB a hash); doing it on a fixed pair of threads bounds both the CPU
-//! it takes from request handling and the memory the allocator keeps afterwards (each
-//! blocking-pool thread would otherwise keep its own arena of freed hash memory).
+//! memory-hard (12 MiB a hash). A fixed pair of threads bounds the CPU it takes from
+//! request handling, and each thread hashes in one buffer it keeps and reuses: letting
+//! the library allocate 12 MiB per hash left glibc's arenas holding hundreds of MiB.
 
+use std::cell::RefCell;
 use std::sync::mpsc;
 use std::sync::{Mutex, OnceLock};
 
-use argon2::password_hash::{
-    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
-};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, PasswordHash, SaltString, rand_core::OsRng};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD_NO_PAD;
 
 use crate::error::ApiError;
 
 /// OWASP's second recommended Argon2id setting: m = 12 MiB, t = 3, p = 1.
-fn argon2() -> Result<Argon2<'static>, ApiError> {
-    let params = Params::new(12 * 1024, 3, 1, None)
-        .map_err(|e| ApiError::Internal(format!("argon2 params: {e}")))?;
-    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+const MEMORY_KIB: u32 = 12 * 1024;
+const PASSES: u32 = 3;
+const LANES: u32 = 1;
+
+fn internal(what: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::Internal(format!("{what}: {e}"))
+}
+
+thread_local! {
+    /// This hashing thread's working memory, grown once and kept.
+    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Argon2id of `password` with `salt` under `params`, in this thread's buffer.
+fn derive(params: Params, password: &[u8], salt: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let mut out = vec![0u8; params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN)];
+    let blocks = params.block_count();
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+    MEMORY.with(|memory| {
+        let mut memory = memory.borrow_mut();
+        if memory.len() < blocks {
+            memory.resize(blocks, Block::default());
+        }
+        let slice = memory
+            .get_mut(..blocks)
+            .ok_or_else(|| ApiError::Internal("argon2 memory".into()))?;
+        argon
+            .hash_password_into_with_memory(password, salt, &mut out, slice)
+            .map_err(|e| internal("hashing a password", e))
+    })?;
+    Ok(out)
+}
+
+fn hash_now(password: &str) -> Result<String, ApiError> {
+    let params =
+        Params::new(MEMORY_KIB, PASSES, LANES, None).map_err(|e| internal("argon2 params", e))?;
+    let salt = SaltString::generate(&mut OsRng);
+    let mut raw_salt = [0u8; 64];
+    let salt_bytes = salt
+        .decode_b64(&mut raw_salt)
+        .map_err(|e| internal("salt", e))?;
+    let hash = derive(params, password.as_bytes(), salt_bytes)?;
+    // The PHC string format, as every argon2 implementation reads it.
+    Ok(format!(
+        "$argon2id$v=19$m={MEMORY_KIB},t={PASSES},p={LANES}${}${}",
+        salt.as_str(),
+        STANDARD_NO_PAD.encode(hash)
+    ))
+}
+
+fn verify_now(password: &str, hash: Option<&str>) -> Result<bool, ApiError> {
+    let parsed = hash.map(PasswordHash::new);
+    let Some(Ok(parsed)) = parsed else {
+        // Spend the time a real check would.
+        hash_now(password)?;
+        return Ok(false);
+    };
+    if parsed.algorithm.as_str() != "argon2id" {
+        return Ok(false);
+    }
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return Ok(false);
+    };
+    let params = Params::try_from(&parsed).map_err(|e| internal("stored hash parameters", e))?;
+    let mut raw_salt = [0u8; 64];
+    let salt_bytes = salt
+        .decode_b64(&mut raw_salt)
+        .map_err(|e| internal("stored salt", e))?;
+    let computed = derive(params, password.as_bytes(), salt_bytes)?;
+    // Output compares in constant time.
+    Ok(Output::new(&computed).is_ok_and(|c| c == expected))
 }
 
 const HASHING_THREADS: usize = 2;
@@ -69,32 +137,13 @@ async fn on_hashing_thread<T: Send + 'static>(
 }
 
 pub async fn hash_password(password: String) -> Result<String, ApiError> {
-    on_hashing_thread(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        argon2()?
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| ApiError::Internal(format!("hashing a password: {e}")))
-    })
-    .await?
+    on_hashing_thread(move || hash_now(&password)).await?
 }
 
 /// True when `password` matches `hash`. With no hash, still spends the time a real
 /// check would, so response times do not reveal which emails have accounts.
 pub async fn verify_password(password: String, hash: Option<String>) -> Result<bool, ApiError> {
-    on_hashing_thread(move || {
-        // Verification reads the parameters from the stored hash itself.
-        let argon = Argon2::default();
-        match hash.as_deref().map(PasswordHash::new) {
-            Some(Ok(parsed)) => Ok(argon.verify_password(password.as_bytes(), &parsed).is_ok()),
-            _ => {
-                let salt = SaltString::generate(&mut OsRng);
-                let _ = argon2()?.hash_password(password.as_bytes(), &salt);
-                Ok(false)
-            }
-        }
-    })
-    .await?
+    on_hashing_thread(move || verify_now(&password, hash.as_deref())).await?
 }
 
 #[cfg(test)]
@@ -117,5 +166,23 @@ mod tests {
             Ok(false)
         ));
         assert!(matches!(verify_password("x".into(), None).await, Ok(false)));
+    }
+
+    #[tokio::test]
+    async fn hashes_made_by_the_library_itself_still_verify() {
+        use argon2::PasswordHasher;
+        let salt = SaltString::generate(&mut OsRng);
+        let library = Argon2::default()
+            .hash_password(b"old password", &salt)
+            .map(|h| h.to_string());
+        let library = library.ok();
+        assert!(matches!(
+            verify_password("old password".into(), library.clone()).await,
+            Ok(true)
+        ));
+        assert!(matches!(
+            verify_password("new password".into(), library).await,
+            Ok(false)
+        ));
     }
 }
