@@ -11,13 +11,31 @@ FLOOR_SMALL_RPS = 20_000  # first page of the 1,000-comment story, req/s
 FLOOR_LARGE_RATIO = 0.80  # 10,000-comment story: within 20% of the 1,000-comment one
 FLOOR_POSTS = 2_000  # durable comment posts/s
 FLOOR_IDLE_MB = 20  # idle RSS, MB (10^6 bytes; VmRSS is in KiB)
+FLOOR_STORY_PAGE = 5_000  # story page (HTML) with 200 comments, pages/s (issue 3)
 
 SCENARIOS = [
     ("page_a", "(a) GET first page, story A (1,000 comments)"),
     ("page_b", "(b) GET first page, story B (10,000 comments)"),
     ("counts", "(c) GET /api/v1/counts, 10 URLs"),
     ("post", "(d) POST comment (durable)"),
+    ("story_page", "(f) GET story page HTML, 200 comments, anonymous"),
+    ("story_page_signed", "(g) GET story page HTML, 200 comments, signed-in reader"),
 ]
+
+SIZE_UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
+
+
+def transfer_bytes(t):
+    """wrk's "Transfer/sec" (e.g. "1.23GB", binary units) in bytes, or None."""
+    if not t:
+        return None
+    for unit in ("TB", "GB", "MB", "KB", "B"):
+        if t.endswith(unit):
+            try:
+                return float(t[: -len(unit)]) * SIZE_UNITS[unit]
+            except ValueError:
+                return None
+    return None
 
 
 def num(x, digits=0):
@@ -50,6 +68,7 @@ def main():
     runs = {(r["backend"], r["scenario"]): r for r in recs if r["kind"] == "wrk"}
     mem = {r["backend"]: r for r in recs if r["kind"] == "memory"}
     seeds = {r["backend"]: r for r in recs if r["kind"] == "seed"}
+    pages = {r["backend"]: r for r in recs if r["kind"] == "page"}
     backends = meta["backends"]
 
     w = print
@@ -66,7 +85,8 @@ def main():
       f"a machine it splits with the load generator.")
     w("- Data (seeded through the HTTP API): 20 readers; story A with 1,000 comments "
       "(200 top-level, replies to depth 3), story B with 10,000 (2,000 top-level, replies "
-      "to depth 3), 10 homepage stories for the counts; default settings "
+      "to depth 3), story S with 200 (80 top-level, 60 / 40 / 20 replies at depths 1 / 2 / 3) "
+      "for the story page, 10 homepage stories for the counts; default settings "
       "(page size 20, 5 replies per thread).")
     for b in backends:
         s = seeds.get(b)
@@ -115,6 +135,23 @@ def main():
       f"server CPU time / requests completed. In PostgreSQL rows, \"other\" includes "
       f"PostgreSQL's own processes.")
     for b in backends:
+        pg = pages.get(b)
+        if not pg:
+            continue
+        sizes = []
+        for key, kind in (("story_page", "anon"), ("story_page_signed", "signed")):
+            r = runs.get((b, key)) or {}
+            per = transfer_bytes(r.get("transfer_per_sec"))
+            avg = (f", {per / r['rps'] / 1024:.1f} KiB per response on the wire incl. headers"
+                   if per and r.get("rps") else "")
+            who = "anonymous" if kind == "anon" else f"signed in as {pg['reader_name']}"
+            sizes.append(f"{who}: {pg[kind + '_bytes']:,} bytes of HTML "
+                         f"({pg[kind + '_bytes'] / 1024:.1f} KiB, uncompressed; "
+                         f"{pg[kind + '_shown']} of the story's {pg['story_comments']} comments "
+                         f"on the first page; `Cache-Control: {pg[kind + '_cache_control']}`"
+                         f"{avg})")
+        w(f"- Story page response ({b}, `/stories/{pg['slug']}`): " + "; ".join(sizes) + ".")
+    for b in backends:
         r = runs.get((b, "post"))
         if r and "stored" in r:
             acked = (r["requests"] or 0) - r["non2xx"]
@@ -156,6 +193,17 @@ def main():
             c = p["rps"] >= FLOOR_POSTS if p["rps"] else False
             w(f"| Durable comment posts | {b} | >= {FLOOR_POSTS:,} posts/s | "
               f"{num(p['rps'])} posts/s | {ok(c and clean(p))} |")
+        f = runs.get((b, "story_page"))
+        if f:
+            c = f["rps"] >= FLOOR_STORY_PAGE if f["rps"] else False
+            w(f"| Story page with 200 comments (anonymous) | {b} | >= {FLOOR_STORY_PAGE:,} "
+              f"pages/s | {num(f['rps'])} pages/s | {ok(c and clean(f))} |")
+        g = runs.get((b, "story_page_signed"))
+        if g:
+            c = g["rps"] >= FLOOR_STORY_PAGE if g["rps"] else False
+            w(f"| Story page with 200 comments, signed-in reader (same target; rendered "
+              f"per request) | {b} | >= {FLOOR_STORY_PAGE:,} pages/s | {num(g['rps'])} "
+              f"pages/s | {ok(c and clean(g))} |")
         if m and m.get("idle_rss_kb") is not None:
             v = mb(m["idle_rss_kb"])
             w(f"| Idle memory | {b} | <= {FLOOR_IDLE_MB} MB | {v:.1f} MB "

@@ -5,6 +5,8 @@ Standard library only. Creates (on the server's default site):
   * N reader accounts (POST /api/v1/accounts, bearer tokens),
   * story A with exactly 1,000 comments (200 top-level, 800 replies down to depth 3),
   * story B with exactly 10,000 comments (2,000 top-level, 8,000 replies to depth 3),
+  * story S with exactly 200 comments (80 top-level, 120 replies down to depth 3), whose
+    server-rendered page (GET /stories/{slug}) the story-page benchmark loads,
   * story P, empty, the target of the POST benchmark,
   * 10 small stories whose URLs the counts benchmark asks about,
 and writes what the load scripts need (tokens, ids, URLs) as JSON to --out.
@@ -25,6 +27,12 @@ import urllib.parse
 # Replies per depth level, as fractions of the top-level count: for 200 top-level
 # comments that is 400 at depth 1, 250 at depth 2, 150 at depth 3 (1,000 in all).
 LEVEL_SHAPE = (1.0, 2.0, 1.25, 0.75)
+
+# Story S, whose HTML page is benchmarked: exactly 200 comments, 80 top-level and
+# 60 / 40 / 20 replies at depths 1 / 2 / 3, each level spread evenly over the whole
+# level above (not round-robin from its start), so that the page's first 20 threads
+# carry their share of the replies whichever end of the list the sort starts from.
+PAGE_STORY_LEVELS = (80, 60, 40, 20)
 
 WORDS = (
     "the council vote was closer than the headline suggests and I would like to see "
@@ -114,15 +122,19 @@ def level_sizes(top):
     return [round(top * f) for f in LEVEL_SHAPE]
 
 
-def seed_story(api, pool, story_id, top, readers, counter):
-    """Posts `top` top-level comments, then each reply level, parents spread evenly
-    over the previous level. Returns the number of comments posted."""
-    sizes = level_sizes(top)
+def seed_story(api, pool, story_id, top, readers, counter, sizes=None, even=False):
+    """Posts `top` top-level comments, then each reply level (or the levels in `sizes`,
+    top-level first). Replies go round-robin over the previous level, from its start;
+    with `even`, spread at an even stride over all of it. Returns the number of
+    comments posted."""
+    sizes = sizes or level_sizes(top)
     parents = [None] * sizes[0]
     posted = 0
     for depth, size in enumerate(sizes):
         if depth == 0:
             targets = [None] * size
+        elif even:
+            targets = [parents[k * len(parents) // size] for k in range(size)]
         else:
             # spread replies over the previous level, round-robin
             targets = [parents[k % len(parents)] for k in range(size)]
@@ -170,7 +182,7 @@ def main():
     )["token"]
 
     # Readers register one at a time: each registration hashes a password with Argon2
-    # (about 19 MiB of memory per hash), and doing them in parallel would inflate the
+    # (12 MiB of memory per hash), and doing them in parallel would inflate the
     # server's peak RSS for reasons unrelated to serving comments.
     readers = []
     for r in range(args.readers):
@@ -198,12 +210,13 @@ def main():
             staff,
             expect=(200, 201),
         )
-        return out["story"]["id"], url
+        return out["story"]["id"], url, out["story"]["slug"]
 
-    a_id, a_url = story("story-a", "Story A: a thousand comments")
-    b_id, b_url = story("story-b", "Story B: ten thousand comments")
-    p_id, p_url = story("story-post", "Story P: the target of the posting benchmark")
-    count_stories = [story(f"count-{k}", f"Homepage story {k}") for k in range(10)]
+    a_id, a_url, _ = story("story-a", "Story A: a thousand comments")
+    b_id, b_url, _ = story("story-b", "Story B: ten thousand comments")
+    s_id, s_url, s_slug = story("story-page", "Story S: a story page with two hundred comments")
+    p_id, p_url, _ = story("story-post", "Story P: the target of the posting benchmark")
+    count_stories = [story(f"count-{k}", f"Homepage story {k}")[:2] for k in range(10)]
 
     ctr = Counter()
     expected = {}
@@ -212,6 +225,10 @@ def main():
         rss["after_story_a"] = rss_kb(args.server_pid)
         expected[b_id] = seed_story(api, pool, b_id, args.large_top, readers, ctr)
         rss["after_story_b"] = rss_kb(args.server_pid)
+        expected[s_id] = seed_story(
+            api, pool, s_id, PAGE_STORY_LEVELS[0], readers, ctr, sizes=PAGE_STORY_LEVELS,
+            even=True,
+        )
 
         # a few comments on each homepage story, so the counts differ: 1, 2, ... 10
         def small(job):
@@ -244,8 +261,10 @@ def main():
     out = {
         "staff_token": staff,
         "reader_tokens": readers,
+        "reader_names": [f"Reader {r}" for r in range(len(readers))],
         "story_a": {"id": a_id, "url": a_url, "comments": expected[a_id]},
         "story_b": {"id": b_id, "url": b_url, "comments": expected[b_id]},
+        "story_page": {"id": s_id, "url": s_url, "slug": s_slug, "comments": expected[s_id]},
         "story_post": {"id": p_id, "url": p_url},
         "count_urls": [url for _, url in count_stories],
         "seconds": round(time.monotonic() - t0, 1),
@@ -255,7 +274,8 @@ def main():
         json.dump(out, f, indent=1)
     print(
         f"seeded {len(readers)} readers, story A ({a_id}) with {expected[a_id]} comments, "
-        f"story B ({b_id}) with {expected[b_id]}, 10 homepage stories, in {out['seconds']} s"
+        f"story B ({b_id}) with {expected[b_id]}, story S ({s_id}, /stories/{s_slug}) with "
+        f"{expected[s_id]}, 10 homepage stories, in {out['seconds']} s"
     )
 
 
