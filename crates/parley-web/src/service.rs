@@ -204,7 +204,12 @@ pub async fn visible_comment(state: &AppState, id: i64) -> ApiResult<Comment> {
         .ok_or_else(|| ApiError::not_found("comment"))
 }
 
-fn announce(state: &AppState, kind: EventKind, c: &Comment, reaction_count: Option<i64>) {
+pub(crate) fn announce(
+    state: &AppState,
+    kind: EventKind,
+    c: &Comment,
+    reaction_count: Option<i64>,
+) {
     state.cache.invalidate(c.story_id);
     state.events.publish(StoryEvent {
         id: 0,

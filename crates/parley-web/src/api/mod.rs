@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod comments;
 pub mod events;
 pub mod meta;
+pub mod moderation;
 pub mod stories;
 
 use axum::Router;
@@ -53,4 +54,25 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/comments/{id}/featured",
             put(comments::feature).delete(comments::unfeature),
         )
+        .route("/api/v1/moderation/queues/{queue}", get(moderation::queue))
+        .route(
+            "/api/v1/moderation/comments/{id}/approve",
+            post(moderation::approve),
+        )
+        .route(
+            "/api/v1/moderation/comments/{id}/reject",
+            post(moderation::reject),
+        )
+        .route("/api/v1/moderation/users/{id}/ban", post(moderation::ban))
+        .route(
+            "/api/v1/moderation/users/{id}/suspend",
+            post(moderation::suspend),
+        )
+        .route(
+            "/api/v1/moderation/users/{id}/premoderate",
+            post(moderation::premoderate),
+        )
+        .route("/api/v1/moderation/users/{id}/lift", post(moderation::lift))
+        .route("/api/v1/moderation/audit", get(moderation::audit))
+        .route("/api/v1/sites/{name}/policy", put(moderation::put_policy))
 }

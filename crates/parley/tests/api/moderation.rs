@@ -1,7 +1,7 @@
 //! Moderation: every pipeline phase through the API, on both backends.
 
 use parley_core::Role;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::common::{Account, Reply, TestApp};
@@ -17,6 +17,11 @@ on_both_backends!(
     the_rate_limit_refuses_too_many_comments_a_minute,
     a_repeated_comment_is_held,
     an_edit_that_adds_a_banned_word_is_rejected_and_a_suspect_one_held,
+    approving_shows_a_held_comment_and_rejecting_removes_it,
+    queues_filter_by_story_and_text_and_show_reasons,
+    account_actions_change_standing_and_are_audited,
+    an_admin_sets_the_site_policy_and_bad_lists_are_refused,
+    the_role_matrix_covers_every_moderation_endpoint,
 );
 
 async fn set_policy(app: &TestApp, policy: Value) {
@@ -196,4 +201,382 @@ async fn an_edit_that_adds_a_banned_word_is_rejected_and_a_suspect_one_held(app:
     let audit = app.store.audit_for("comment", id).await.unwrap();
     let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
     assert_eq!(actions, ["reject", "hold"]);
+}
+
+async fn approving_shows_a_held_comment_and_rejecting_removes_it(app: TestApp) {
+    let (story, sam) = setup(&app).await;
+    let modr = app.member("Mo Derator", Role::Moderator).await;
+    let top = app.comment(&sam, story, None, "Published first.").await;
+    set_policy(&app, json!({ "premoderate": true })).await;
+    let tia = app.reader("Tia").await;
+    let reply = app
+        .post(
+            &format!("/api/v1/stories/{story}/comments"),
+            Some(&tia.token),
+            json!({ "body": "A held reply.", "parent_id": top }),
+        )
+        .await;
+    let reply = reply.body["comment"]["id"].as_i64().unwrap();
+    let before = app.get(&format!("/api/v1/stories/{story}"), None).await;
+    let r = app
+        .post(
+            &format!("/api/v1/moderation/comments/{reply}/approve"),
+            Some(&modr.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["comment"]["status"], "published");
+    let page = app
+        .get(&format!("/api/v1/stories/{story}/comments"), None)
+        .await;
+    assert_eq!(page.body["comments"][0]["reply_count"], 1, "{}", page.body);
+    assert_eq!(
+        page.body["comments"][0]["replies"][0]["id"], reply,
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        page.body["comment_count"],
+        before.body["story"]["comment_count"].as_i64().unwrap() + 1
+    );
+    let r = app
+        .post(
+            &format!("/api/v1/moderation/comments/{reply}/reject"),
+            Some(&modr.token),
+            json!({ "reason_code": "abuse", "note": "Be kind." }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["comment"]["status"], "rejected");
+    let page = app
+        .get(&format!("/api/v1/stories/{story}/comments"), None)
+        .await;
+    assert_eq!(page.body["comments"][0]["reply_count"], 0);
+    assert!(
+        page.body["comments"][0]["replies"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let audit = app
+        .get(
+            &format!("/api/v1/moderation/audit?target_kind=comment&target_id={reply}"),
+            Some(&modr.token),
+        )
+        .await;
+    let actions: Vec<&str> = audit.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["reject", "approve", "hold"]);
+    assert_eq!(audit.body["entries"][0]["reason"], "abuse: Be kind.");
+    assert_eq!(audit.body["entries"][0]["actor_id"], modr.id);
+    let bad = app
+        .post(
+            &format!("/api/v1/moderation/comments/{reply}/reject"),
+            Some(&modr.token),
+            json!({ "reason_code": "meh" }),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn queues_filter_by_story_and_text_and_show_reasons(app: TestApp) {
+    let (story, sam) = setup(&app).await;
+    let modr = app.member("Mo Derator", Role::Moderator).await;
+    set_policy(&app, json!({ "suspect": "crypto\n" })).await;
+    let a = held(&app, &sam, story, "Crypto riches await").await;
+    set_policy(&app, json!({ "premoderate": true })).await;
+    let b = held(&app, &sam, story, "Plain words").await;
+    let q = app
+        .get("/api/v1/moderation/queues/pending", Some(&modr.token))
+        .await;
+    assert_eq!(q.status, StatusCode::OK, "{}", q.body);
+    let items = q.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[1]["comment"]["id"], a);
+    assert!(items[1]["reasons"].as_str().unwrap().contains("crypto"));
+    let q = app
+        .get(
+            &format!("/api/v1/moderation/queues/pending?story={story}&q=plain"),
+            Some(&modr.token),
+        )
+        .await;
+    assert_eq!(q.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(q.body["items"][0]["comment"]["id"], b);
+    let q = app
+        .get(
+            "/api/v1/moderation/queues/pending?story=999999",
+            Some(&modr.token),
+        )
+        .await;
+    assert!(q.body["items"].as_array().unwrap().is_empty());
+    let r = app
+        .post(
+            &format!("/api/v1/comments/{b}/reports"),
+            Some(&modr.token),
+            json!({ "reason": "spam" }),
+        )
+        .await;
+    assert_ne!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    let bad = app
+        .get("/api/v1/moderation/queues/nonsense", Some(&modr.token))
+        .await;
+    assert_eq!(bad.status, StatusCode::NOT_FOUND);
+}
+
+async fn account_actions_change_standing_and_are_audited(app: TestApp) {
+    let (story, sam) = setup(&app).await;
+    let modr = app.member("Mo Derator", Role::Moderator).await;
+    let act = |what: &'static str, body: Value| {
+        let app = app.clone();
+        let token = modr.token.clone();
+        let id = sam.id;
+        async move {
+            app.post(
+                &format!("/api/v1/moderation/users/{id}/{what}"),
+                Some(&token),
+                body,
+            )
+            .await
+        }
+    };
+    let r = act("ban", json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["user"]["status"]["kind"], "banned");
+    assert_eq!(
+        try_post(&app, &sam, story, "hello").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let r = act("suspend", json!({ "days": 3 })).await;
+    assert_eq!(r.body["user"]["status"]["kind"], "suspended");
+    assert_eq!(
+        try_post(&app, &sam, story, "hello").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        act("suspend", json!({ "days": 0 })).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    act("premoderate", json!({})).await;
+    held(&app, &sam, story, "held for review").await;
+    act("lift", json!({})).await;
+    app.comment(&sam, story, None, "free again").await;
+    let log = app
+        .get(
+            &format!(
+                "/api/v1/moderation/audit?target_kind=user&target_id={}",
+                sam.id
+            ),
+            Some(&modr.token),
+        )
+        .await;
+    let actions: Vec<&str> = log.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    // The refused posts are audited too, as automatic rejects.
+    assert_eq!(
+        actions,
+        ["lift", "premoderate", "reject", "suspend", "reject", "ban"]
+    );
+    assert_eq!(log.body["entries"][2]["actor_rule"], "author_status");
+    assert_eq!(log.body["entries"][3]["actor_id"], modr.id);
+    // A moderator cannot act on an admin.
+    let boss = app.member("Ada Admin", Role::Admin).await;
+    let r = app
+        .post(
+            &format!("/api/v1/moderation/users/{}/ban", boss.id),
+            Some(&modr.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+async fn an_admin_sets_the_site_policy_and_bad_lists_are_refused(app: TestApp) {
+    let (story, sam) = setup(&app).await;
+    let admin = app.member("Ada Admin", Role::Admin).await;
+    let put = |body: Value| {
+        let app = app.clone();
+        let token = admin.token.clone();
+        async move {
+            app.call(
+                Method::PUT,
+                "/api/v1/sites/courier/policy",
+                Some(&token),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let r = put(json!({ "hold_links": true })).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["policy"]["hold_links"], true);
+    assert_eq!(r.body["policy"]["max_chars"], 5000);
+    held(&app, &sam, story, "see https://x.example").await;
+    assert_eq!(
+        put(json!({ "banned": "*\n" })).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        put(json!({ "hold_linkz": true })).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let r = app
+        .call(
+            Method::PUT,
+            "/api/v1/sites/elsewhere/policy",
+            Some(&admin.token),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // The refused updates left the policy as it was.
+    held(&app, &sam, story, "and https://y.example").await;
+}
+
+/// Every moderation endpoint, for every role: signed out 401, reader and staff 403 (and
+/// nothing changes), moderator and admin succeed (the policy is admin only).
+async fn the_role_matrix_covers_every_moderation_endpoint(app: TestApp) {
+    let (story, sam) = setup(&app).await;
+    let staff = app.member("Stef Staff", Role::Staff).await;
+    let modr = app.member("Mo Derator", Role::Moderator).await;
+    let admin = app.member("Ada Admin", Role::Admin).await;
+    let reader = app.reader("Reed Reader").await;
+    set_policy(&app, json!({ "premoderate": true })).await;
+    let c = held(&app, &sam, story, "waiting").await;
+    let u = sam.id;
+    let endpoints: Vec<(Method, String, Value, bool)> = vec![
+        (
+            Method::GET,
+            "/api/v1/moderation/queues/pending".into(),
+            Value::Null,
+            false,
+        ),
+        (
+            Method::GET,
+            "/api/v1/moderation/queues/reported".into(),
+            Value::Null,
+            false,
+        ),
+        (
+            Method::GET,
+            "/api/v1/moderation/queues/rejected".into(),
+            Value::Null,
+            false,
+        ),
+        (
+            Method::GET,
+            "/api/v1/moderation/queues/approved".into(),
+            Value::Null,
+            false,
+        ),
+        (
+            Method::GET,
+            "/api/v1/moderation/queues/featured".into(),
+            Value::Null,
+            false,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/moderation/comments/{c}/approve"),
+            json!({}),
+            false,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/moderation/comments/{c}/reject"),
+            json!({ "reason_code": "spam" }),
+            false,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/moderation/users/{u}/ban"),
+            json!({}),
+            false,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/moderation/users/{u}/suspend"),
+            json!({ "days": 2 }),
+            false,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/moderation/users/{u}/premoderate"),
+            json!({}),
+            false,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/moderation/users/{u}/lift"),
+            json!({}),
+            false,
+        ),
+        (
+            Method::GET,
+            "/api/v1/moderation/audit".into(),
+            Value::Null,
+            false,
+        ),
+        (
+            Method::PUT,
+            "/api/v1/sites/courier/policy".into(),
+            json!({ "premoderate": true, "max_links": 3 }),
+            true,
+        ),
+    ];
+    let settings = app.store.site_settings(app.site_id).await.unwrap();
+    let audit_len = app
+        .store
+        .audit_log(app.site_id, None, None, 1000)
+        .await
+        .unwrap()
+        .len();
+    let roles: [(&str, Option<&Account>); 5] = [
+        ("signed out", None),
+        ("reader", Some(&reader)),
+        ("staff", Some(&staff)),
+        ("moderator", Some(&modr)),
+        ("admin", Some(&admin)),
+    ];
+    for (role, who) in roles {
+        for (method, path, body, admin_only) in &endpoints {
+            let body = (!body.is_null()).then(|| body.clone());
+            let r = app
+                .call(method.clone(), path, who.map(|a| a.token.as_str()), body)
+                .await;
+            let expected = match role {
+                "signed out" => StatusCode::UNAUTHORIZED,
+                "reader" | "staff" => StatusCode::FORBIDDEN,
+                "moderator" if *admin_only => StatusCode::FORBIDDEN,
+                _ => StatusCode::OK,
+            };
+            assert_eq!(r.status, expected, "{role} {method} {path}: {}", r.body);
+        }
+        if role == "staff" {
+            // Nothing the unauthorised tried changed anything.
+            assert_eq!(
+                app.store.site_settings(app.site_id).await.unwrap(),
+                settings
+            );
+            let cm = app.store.comment_by_id(c).await.unwrap().unwrap();
+            assert_eq!(cm.status, parley_core::thread::CommentStatus::Pending);
+            let user = app.store.user_by_id(u).await.unwrap().unwrap();
+            assert_eq!(user.status, parley_core::UserStatus::Active);
+            let now = app
+                .store
+                .audit_log(app.site_id, None, None, 1000)
+                .await
+                .unwrap()
+                .len();
+            assert_eq!(now, audit_len);
+        }
+    }
 }
