@@ -222,22 +222,49 @@ pub(crate) fn announce(
     });
 }
 
-/// The site's moderation policy: `policy` in the site's settings JSON, defaults for
-/// whatever is missing (or unreadable, which is logged).
-pub async fn site_policy(state: &AppState, site_id: i64) -> ApiResult<Policy> {
+/// The site's settings JSON as an object (empty when unset or unreadable).
+pub async fn site_settings(state: &AppState, site_id: i64) -> ApiResult<serde_json::Value> {
     let settings = state
         .store
         .site_settings(site_id)
         .await?
         .ok_or_else(|| ApiError::not_found("site"))?;
     let value: serde_json::Value = serde_json::from_str(&settings).unwrap_or_default();
-    match value.get("policy") {
-        None => Ok(Policy::default()),
-        Some(p) => Ok(serde_json::from_value(p.clone()).unwrap_or_else(|e| {
-            tracing::warn!(site_id, error = %e, "unreadable moderation policy; using defaults");
-            Policy::default()
-        })),
+    Ok(if value.is_object() {
+        value
+    } else {
+        serde_json::json!({})
+    })
+}
+
+/// A policy from the site's `policy` with the story's override (`stories.{id}` in the
+/// site settings: the fields it names replace the site's) laid over it.
+pub fn merged_policy(
+    settings: &serde_json::Value,
+    story_id: Option<i64>,
+) -> Result<Policy, String> {
+    let mut merged = match settings.get("policy") {
+        Some(serde_json::Value::Object(m)) => m.clone(),
+        _ => serde_json::Map::new(),
+    };
+    if let Some(id) = story_id
+        && let Some(serde_json::Value::Object(o)) =
+            settings.get("stories").and_then(|s| s.get(id.to_string()))
+    {
+        for (k, v) in o {
+            merged.insert(k.clone(), v.clone());
+        }
     }
+    serde_json::from_value(serde_json::Value::Object(merged)).map_err(|e| e.to_string())
+}
+
+/// The policy in force for a story: the site's, with the story's override.
+pub async fn story_policy(state: &AppState, story: &Story) -> ApiResult<Policy> {
+    let settings = site_settings(state, story.site_id).await?;
+    Ok(merged_policy(&settings, Some(story.id)).unwrap_or_else(|e| {
+        tracing::warn!(story_id = story.id, error = %e, "unreadable moderation policy; using defaults");
+        Policy::default()
+    }))
 }
 
 /// Runs the moderation pipeline on a new comment or an edit (`edited` is the comment
@@ -251,7 +278,7 @@ async fn moderate(
     body: &str,
     edited: Option<i64>,
 ) -> ApiResult<Ruling> {
-    let policy = site_policy(state, story.site_id).await?;
+    let policy = story_policy(state, story).await?;
     let rules = Rules::compile(policy)
         .map_err(|e| ApiError::Internal(format!("site {} word lists: {e}", story.site_id)))?;
     let now = now_ms();

@@ -75,4 +75,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/moderation/users/{id}/lift", post(moderation::lift))
         .route("/api/v1/moderation/audit", get(moderation::audit))
         .route("/api/v1/sites/{name}/policy", put(moderation::put_policy))
+        .route(
+            "/api/v1/stories/{id}/policy",
+            put(moderation::put_story_policy),
+        )
 }

@@ -284,20 +284,53 @@ pub async fn put_policy(
             format!("a word list has mistakes: {e}"),
         ));
     }
-    let settings = state
-        .store
-        .site_settings(site.id)
-        .await?
-        .unwrap_or_default();
-    let mut value: Value = serde_json::from_str(&settings).unwrap_or_else(|_| json!({}));
-    if !value.is_object() {
-        value = json!({});
-    }
+    let mut value = service::site_settings(&state, site.id).await?;
     value["policy"] =
         serde_json::to_value(&policy).map_err(|e| ApiError::Internal(e.to_string()))?;
     state
         .store
         .set_site_settings(site.id, value.to_string())
+        .await?;
+    Ok(Json(json!({ "policy": policy })))
+}
+
+/// PUT /api/v1/stories/{id}/policy (moderator): the fields given replace the site's for
+/// this story; `{}` removes the override. Answers with the policy now in force there.
+pub async fn put_story_policy(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(story_id): Path<i64>,
+    ApiJson(overrides): ApiJson<serde_json::Map<String, Value>>,
+) -> ApiResult<impl IntoResponse> {
+    moderator(&me)?;
+    let story = state.story(story_id).await?;
+    if story.site_id != me.user.site_id {
+        return Err(ApiError::not_found("story"));
+    }
+    let mut value = service::site_settings(&state, story.site_id).await?;
+    if !value["stories"].is_object() {
+        value["stories"] = json!({});
+    }
+    let key = story_id.to_string();
+    if overrides.is_empty() {
+        if let Some(m) = value["stories"].as_object_mut() {
+            m.remove(&key);
+        }
+    } else {
+        value["stories"][&key] = Value::Object(overrides);
+    }
+    let policy = service::merged_policy(&value, Some(story_id))
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e))?;
+    if let Err(e) = Rules::compile(policy.clone()) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            format!("a word list has mistakes: {e}"),
+        ));
+    }
+    state
+        .store
+        .set_site_settings(story.site_id, value.to_string())
         .await?;
     Ok(Json(json!({ "policy": policy })))
 }

@@ -22,6 +22,7 @@ on_both_backends!(
     account_actions_change_standing_and_are_audited,
     an_admin_sets_the_site_policy_and_bad_lists_are_refused,
     the_role_matrix_covers_every_moderation_endpoint,
+    a_story_override_changes_the_policy_for_that_story_only,
 );
 
 async fn set_policy(app: &TestApp, policy: Value) {
@@ -527,6 +528,12 @@ async fn the_role_matrix_covers_every_moderation_endpoint(app: TestApp) {
         ),
         (
             Method::PUT,
+            format!("/api/v1/stories/{story}/policy"),
+            json!({ "premoderate": true }),
+            false,
+        ),
+        (
+            Method::PUT,
             "/api/v1/sites/courier/policy".into(),
             json!({ "premoderate": true, "max_links": 3 }),
             true,
@@ -579,4 +586,51 @@ async fn the_role_matrix_covers_every_moderation_endpoint(app: TestApp) {
             assert_eq!(now, audit_len);
         }
     }
+}
+
+async fn a_story_override_changes_the_policy_for_that_story_only(app: TestApp) {
+    let (story, sam) = setup(&app).await;
+    let staff = app.member("Stef Staff", Role::Staff).await;
+    let other = app.story(&staff, "calm").await;
+    let modr = app.member("Mo Derator", Role::Moderator).await;
+    set_policy(&app, json!({ "suspect": "crypto\n" })).await;
+    let path = format!("/api/v1/stories/{story}/policy");
+    let r = app
+        .call(
+            Method::PUT,
+            &path,
+            Some(&modr.token),
+            Some(json!({ "premoderate": true })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["policy"]["premoderate"], true);
+    assert_eq!(r.body["policy"]["suspect"], "crypto\n");
+    held(&app, &sam, story, "Heated story.").await;
+    app.comment(&sam, other, None, "Calm story.").await;
+    held(&app, &sam, other, "crypto on the calm story").await;
+    for bad in [
+        json!({ "premoderat": true }),
+        json!({ "max_links": "many" }),
+        json!({ "banned": "*\n" }),
+    ] {
+        let r = app
+            .call(Method::PUT, &path, Some(&modr.token), Some(bad))
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    }
+    let r = app
+        .call(Method::PUT, &path, Some(&modr.token), Some(json!({})))
+        .await;
+    assert_eq!(r.body["policy"]["premoderate"], false);
+    app.comment(&sam, story, None, "Cooler now.").await;
+    let r = app
+        .call(
+            Method::PUT,
+            "/api/v1/stories/999999/policy",
+            Some(&modr.token),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
