@@ -119,6 +119,8 @@ pub struct Policy {
     pub banned: String,
     /// Suspect words and phrases: comments are held.
     pub suspect: String,
+    /// Open reports that move a published comment to the Reported queue.
+    pub report_threshold: u32,
 }
 
 impl Default for Policy {
@@ -133,6 +135,7 @@ impl Default for Policy {
             hold_repeats: true,
             banned: String::new(),
             suspect: String::new(),
+            report_threshold: 1,
         }
     }
 }

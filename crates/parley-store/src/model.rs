@@ -237,5 +237,7 @@ pub struct QueueQuery {
     pub story_id: Option<i64>,
     /// Matched case-insensitively against the text and the author's name.
     pub text: Option<String>,
+    /// Open reports a comment needs to be in the `reported` queue.
+    pub min_reports: i64,
     pub limit: i64,
 }

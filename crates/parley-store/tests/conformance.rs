@@ -2096,12 +2096,18 @@ async fn approving_and_rejecting_fix_counts_resolve_reports_and_audit(db: TestDb
         queue: queue.into(),
         story_id: None,
         text: None,
+        min_reports: 1,
         limit: 50,
     };
     assert_eq!(
         ids(&store.moderation_queue(q("reported")).await.unwrap()),
         vec![reply.id]
     );
+    let two = QueueQuery {
+        min_reports: 2,
+        ..q("reported")
+    };
+    assert!(store.moderation_queue(two).await.unwrap().is_empty());
     let rejected = store
         .decide_comment(decision(reply.id, false, w.carol.id, T0 + 5_000))
         .await
@@ -2190,6 +2196,7 @@ async fn user_status_changes_are_audited_and_queues_filter(db: TestDb) {
         queue: "pending".into(),
         story_id: Some(w.story.id),
         text: text.map(str::to_owned),
+        min_reports: 1,
         limit: 50,
     };
     assert_eq!(store.moderation_queue(q(None)).await.unwrap().len(), 2);

@@ -1582,8 +1582,8 @@ where
             "approved" => "c.status = 'published'",
             "featured" => "c.status = 'published' AND c.featured",
             "reported" => {
-                "c.status = 'published' AND EXISTS (SELECT 1 FROM reports r \
-                 WHERE r.comment_id = c.id AND r.resolved_at IS NULL)"
+                "c.status = 'published' AND (SELECT COUNT(*) FROM reports r \
+                 WHERE r.comment_id = c.id AND r.resolved_at IS NULL) >= $2"
             }
             _ => return Err(StoreError::NotFound("queue")),
         };
@@ -1592,6 +1592,9 @@ where
              (SELECT id FROM stories WHERE site_id = $1)"
         );
         let mut args = vec![Arg::Int(query.site_id)];
+        if query.queue == "reported" {
+            args.push(Arg::Int(query.min_reports.max(1)));
+        }
         if let Some(story) = query.story_id {
             args.push(Arg::Int(story));
             sql.push_str(&format!(" AND c.story_id = ${}", args.len()));

@@ -68,6 +68,10 @@ pub async fn queue(
         return Err(ApiError::not_found("queue"));
     }
     let limit = service::check_limit(&state, p.limit)?;
+    let settings = service::site_settings(&state, me.user.site_id).await?;
+    let threshold = service::merged_policy(&settings, None)
+        .map(|p| p.report_threshold)
+        .unwrap_or(1);
     let comments = state
         .store
         .moderation_queue(QueueQuery {
@@ -75,6 +79,7 @@ pub async fn queue(
             queue: queue.clone(),
             story_id: p.story,
             text: p.q,
+            min_reports: i64::from(threshold),
             limit,
         })
         .await?;

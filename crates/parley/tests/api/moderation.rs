@@ -23,6 +23,7 @@ on_both_backends!(
     an_admin_sets_the_site_policy_and_bad_lists_are_refused,
     the_role_matrix_covers_every_moderation_endpoint,
     a_story_override_changes_the_policy_for_that_story_only,
+    reports_past_the_threshold_enter_the_reported_queue_until_decided,
 );
 
 async fn set_policy(app: &TestApp, policy: Value) {
@@ -633,4 +634,46 @@ async fn a_story_override_changes_the_policy_for_that_story_only(app: TestApp) {
         )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+async fn reports_past_the_threshold_enter_the_reported_queue_until_decided(app: TestApp) {
+    let (story, sam) = setup(&app).await;
+    let modr = app.member("Mo Derator", Role::Moderator).await;
+    set_policy(&app, json!({ "report_threshold": 2 })).await;
+    let c = app.comment(&sam, story, None, "Contested claim.").await;
+    let reported = || async {
+        let q = app
+            .get("/api/v1/moderation/queues/reported", Some(&modr.token))
+            .await;
+        assert_eq!(q.status, StatusCode::OK, "{}", q.body);
+        q.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["comment"]["id"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    for (n, name) in ["Ann", "Ben"].into_iter().enumerate() {
+        let who = app.reader(name).await;
+        let r = app
+            .post(
+                &format!("/api/v1/comments/{c}/reports"),
+                Some(&who.token),
+                json!({ "reason": "misinformation" }),
+            )
+            .await;
+        assert!(r.status.is_success(), "{}", r.body);
+        let expected: Vec<i64> = if n == 0 { vec![] } else { vec![c] };
+        assert_eq!(reported().await, expected);
+    }
+    let r = app
+        .post(
+            &format!("/api/v1/moderation/comments/{c}/approve"),
+            Some(&modr.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(reported().await.is_empty());
+    assert!(public_ids(&app, story).await.contains(&c));
 }
