@@ -28,6 +28,26 @@ pub struct StoryFields {
     pub closed_message: Option<String>,
 }
 
+impl StoryFields {
+    /// An open story with only its address, slug and headline: no body, picture or
+    /// standfirst yet.
+    pub fn bare(url: &str, slug: String, headline: String, published_at: i64) -> Self {
+        StoryFields {
+            url: url.to_owned(),
+            slug,
+            headline,
+            standfirst: String::new(),
+            body_md: String::new(),
+            published_at,
+            picture_url: None,
+            picture_caption: None,
+            picture_credit: None,
+            is_closed: false,
+            closed_message: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Story {
     pub id: i64,

@@ -57,19 +57,8 @@ impl StoryInput {
     /// Applies the given fields over `base` and checks the result.
     fn merge(self, base: Option<StoryFields>) -> ApiResult<StoryFields> {
         let now = now_ms();
-        let mut f = base.unwrap_or(StoryFields {
-            url: String::new(),
-            slug: String::new(),
-            headline: String::new(),
-            standfirst: String::new(),
-            body_md: String::new(),
-            published_at: now,
-            picture_url: None,
-            picture_caption: None,
-            picture_credit: None,
-            is_closed: false,
-            closed_message: None,
-        });
+        let mut f =
+            base.unwrap_or_else(|| StoryFields::bare("", String::new(), String::new(), now));
         if let Some(url) = self.url {
             f.url = url.trim().to_owned();
         }

@@ -247,19 +247,7 @@ async fn create_story(
     let slugs = [slug.clone(), format!("{slug}-{:06x}", fnv(url) & 0xff_ffff)];
     for slug in slugs {
         let now = now_ms();
-        let fields = StoryFields {
-            url: url.to_owned(),
-            slug,
-            headline: headline.clone(),
-            standfirst: String::new(),
-            body_md: String::new(),
-            published_at: now,
-            picture_url: None,
-            picture_caption: None,
-            picture_credit: None,
-            is_closed: false,
-            closed_message: None,
-        };
+        let fields = StoryFields::bare(url, slug, headline.clone(), now);
         match state
             .store
             .create_story(site.id, fields, markdown::render_story(""), now)
