@@ -42,6 +42,11 @@ pub struct AppState {
     pub account_throttle: Arc<Throttle>,
     pub ip_throttle: Arc<Throttle>,
     pub events: Arc<events::EventBus>,
+    /// Compiled moderation rules by policy: compiling a 5,000-word list takes
+    /// milliseconds, too much to repeat on every post.
+    pub rules: Arc<
+        std::sync::Mutex<std::collections::HashMap<String, Arc<parley_core::moderation::Rules>>>,
+    >,
     /// What the HTML pages remember between requests (story ids by slug and by URL).
     pub pages: Arc<pages::PageState>,
     /// Sites by name ("" for the default): sites are never removed, so a found site can
@@ -63,6 +68,7 @@ impl AppState {
             sites: Arc::default(),
             pages: Arc::default(),
             events: Arc::new(events::EventBus::new(now_ms())),
+            rules: Arc::default(),
         }
     }
 

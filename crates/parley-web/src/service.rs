@@ -267,6 +267,30 @@ pub async fn story_policy(state: &AppState, story: &Story) -> ApiResult<Policy> 
     }))
 }
 
+/// The compiled rules of `policy`, compiled once per distinct policy.
+fn compiled_rules(
+    state: &AppState,
+    policy: Policy,
+) -> Result<std::sync::Arc<Rules>, parley_core::wordlist::WordListError> {
+    let key = serde_json::to_string(&policy).unwrap_or_default();
+    if let Some(rules) = state
+        .rules
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&key)
+    {
+        return Ok(rules.clone());
+    }
+    let rules = std::sync::Arc::new(Rules::compile(policy)?);
+    let mut cache = state.rules.lock().unwrap_or_else(|p| p.into_inner());
+    // Policies change rarely; a bound keeps a stream of edits from growing it.
+    if cache.len() >= 64 {
+        cache.clear();
+    }
+    cache.insert(key, rules.clone());
+    Ok(rules)
+}
+
 /// Runs the moderation pipeline on a new comment or an edit (`edited` is the comment
 /// being edited). A reject becomes the error the author sees, after an audit entry (on
 /// the comment for an edit, on the author for a new comment, which is not stored); a
@@ -279,7 +303,7 @@ async fn moderate(
     edited: Option<i64>,
 ) -> ApiResult<Ruling> {
     let policy = story_policy(state, story).await?;
-    let rules = Rules::compile(policy)
+    let rules = compiled_rules(state, policy)
         .map_err(|e| ApiError::Internal(format!("site {} word lists: {e}", story.site_id)))?;
     let now = now_ms();
     let activity = state
