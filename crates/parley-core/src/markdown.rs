@@ -50,21 +50,6 @@ pub fn render_story(source: &str) -> String {
     story_cleaner().clean(&out).to_string()
 }
 
-/// Plain text of a Markdown source, for excerpts and titles.
-pub fn plain_text(source: &str) -> String {
-    let mut out = String::new();
-    for event in Parser::new(source) {
-        match event {
-            Event::Text(t) | Event::Code(t) => out.push_str(&t),
-            Event::SoftBreak
-            | Event::HardBreak
-            | Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item) => out.push(' '),
-            _ => {}
-        }
-    }
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 fn comment_cleaner() -> ammonia::Builder<'static> {
     let mut b = ammonia::Builder::empty();
     b.tags(HashSet::from([
@@ -189,13 +174,5 @@ mod tests {
             "raw HTML is shown as text: {html}"
         );
         assert!(html.contains("&lt;b onclick=x&gt;"), "{html}");
-    }
-
-    #[test]
-    fn plain_text_drops_markup() {
-        assert_eq!(
-            plain_text("# Title\n\nSome *very* nice\ntext."),
-            "Title Some very nice text."
-        );
     }
 }

@@ -122,11 +122,6 @@ impl EventBus {
             .collect();
         Subscription { missed, gap, live }
     }
-
-    pub fn subscribers(&self) -> usize {
-        let channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
-        channels.values().map(|c| c.sender.receiver_count()).sum()
-    }
 }
 
 #[cfg(test)]
