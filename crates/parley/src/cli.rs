@@ -49,6 +49,12 @@ enum Command {
     /// Work with moderators' word lists (no database needed).
     #[command(subcommand)]
     Wordlist(WordlistCommand),
+    /// Publish stories from Markdown files with front matter (see docs/PUBLISHING.md).
+    #[command(subcommand)]
+    Story(crate::story_cmd::StoryCommand),
+    /// Import conversations from Disqus, WordPress or a news page's text.
+    #[command(subcommand)]
+    Import(crate::import_cmd::ImportCommand),
 }
 
 #[derive(Subcommand)]
@@ -229,6 +235,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Wordlist(WordlistCommand::Test { list }) => wordlist_test(&list),
+        Command::Story(command) => crate::story_cmd::run(command, &database).await,
+        Command::Import(command) => {
+            crate::import_cmd::run(command, &database, file.max_depth).await
+        }
         Command::Site(SiteCommand::List) => {
             let store = open(&database).await?;
             for site in store.list_sites().await? {

@@ -2,6 +2,8 @@
 
 mod cli;
 mod demo;
+mod import_cmd;
+mod story_cmd;
 
 use std::process::ExitCode;
 
