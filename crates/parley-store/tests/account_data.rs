@@ -1,0 +1,331 @@
+//! A reader's own data on both backends: the download holds exactly theirs, and
+//! deleting the account tombstones or removes their comments with the thread's shape
+//! and counts kept, ends their sessions and keeps the audit log without their name.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[allow(dead_code)]
+mod common;
+
+use common::*;
+use parley_core::moderation::OnAccountDelete;
+use parley_core::thread::CommentStatus;
+use parley_core::{CommentSort, UserStatus};
+use parley_store::{CommentEdit, NewReport, StoreError};
+
+macro_rules! on_both {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    $crate::common::run_sqlite(super::$case).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    $crate::common::run_postgres(super::$case).await
+                }
+            )*
+        }
+    };
+}
+
+on_both! {
+    the_download_holds_exactly_the_readers_data,
+    deleting_with_tombstones_keeps_the_thread_shape_and_counts,
+    deleting_with_removal_takes_out_what_nobody_replied_to,
+    deleting_ends_sessions_and_anonymises_the_account,
+    the_audit_log_keeps_the_facts_without_the_name,
+}
+
+/// Alice's conversation: a top-level comment Bob replied to, a lone comment, a reply
+/// to Bob with her own reply under it; a reaction to Bob and a report of Bob.
+struct Scene {
+    w: World,
+    top: i64,
+    bobs_reply: i64,
+    lone: i64,
+    alice_on_bob: i64,
+    alice_on_alice: i64,
+    bobs_own: i64,
+}
+
+async fn scene(db: &TestDb) -> Scene {
+    let store = db.store.as_ref();
+    let w = world(store).await;
+    let top = post(store, w.story.id, &w.alice, None, "Alice's first").await;
+    let bobs_reply = post(store, w.story.id, &w.bob, Some(top.id), "Bob answers Alice").await;
+    let lone = post(store, w.story.id, &w.alice, None, "Alice alone").await;
+    let bobs_own = post(store, w.story.id, &w.bob, None, "Bob's own").await;
+    let alice_on_bob = post(
+        store,
+        w.story.id,
+        &w.alice,
+        Some(bobs_own.id),
+        "Alice to Bob",
+    )
+    .await;
+    let alice_on_alice = post(
+        store,
+        w.story.id,
+        &w.alice,
+        Some(alice_on_bob.id),
+        "Alice adds",
+    )
+    .await;
+    store
+        .edit_comment(CommentEdit {
+            comment_id: top.id,
+            editor_id: w.alice.id,
+            body_src: "Alice's first, edited".into(),
+            body_html: "<p>Alice's first, edited</p>".into(),
+            window_ms: 600_000,
+            now: T0 + 2_000,
+        })
+        .await
+        .unwrap();
+    store
+        .add_reaction(bobs_own.id, w.alice.id, T0 + 3_000)
+        .await
+        .unwrap();
+    store
+        .add_reaction(bobs_own.id, w.carol.id, T0 + 3_000)
+        .await
+        .unwrap();
+    store
+        .add_reaction(top.id, w.carol.id, T0 + 3_000)
+        .await
+        .unwrap();
+    store
+        .add_report(NewReport {
+            comment_id: bobs_reply.id,
+            user_id: w.alice.id,
+            reason: "offensive".into(),
+            note: "Bob is rude to me".into(),
+            now: T0 + 4_000,
+        })
+        .await
+        .unwrap();
+    store
+        .add_report(NewReport {
+            comment_id: lone.id,
+            user_id: w.carol.id,
+            reason: "spam".into(),
+            note: String::new(),
+            now: T0 + 4_000,
+        })
+        .await
+        .unwrap();
+    store
+        .create_session("alice-phone", w.alice.id, T0, T0 + 10_000_000)
+        .await
+        .unwrap();
+    store
+        .create_session("alice-laptop", w.alice.id, T0, T0 + 10_000_000)
+        .await
+        .unwrap();
+    store
+        .create_session("bob-phone", w.bob.id, T0, T0 + 10_000_000)
+        .await
+        .unwrap();
+    Scene {
+        top: top.id,
+        bobs_reply: bobs_reply.id,
+        lone: lone.id,
+        alice_on_bob: alice_on_bob.id,
+        alice_on_alice: alice_on_alice.id,
+        bobs_own: bobs_own.id,
+        w,
+    }
+}
+
+async fn the_download_holds_exactly_the_readers_data(db: TestDb) {
+    let s = scene(&db).await;
+    let data = db.store.account_data(s.w.alice.id).await.unwrap().unwrap();
+    assert_eq!(data.profile.id, s.w.alice.id);
+    assert_eq!(data.profile.email, "alice@example.org");
+    assert_eq!(data.profile.display_name, "Alice");
+    assert_eq!(data.profile.site, "daily");
+    let ids: Vec<i64> = data.comments.iter().map(|c| c.id).collect();
+    assert_eq!(ids, vec![s.top, s.lone, s.alice_on_bob, s.alice_on_alice]);
+    let top = &data.comments[0];
+    assert_eq!(top.body_src, "Alice's first, edited");
+    assert_eq!(top.story_url, s.w.story.fields.url);
+    let texts: Vec<&str> = top.revisions.iter().map(|r| r.body_src.as_str()).collect();
+    assert_eq!(texts, vec!["Alice's first", "Alice's first, edited"]);
+    assert!(data.comments[1..].iter().all(|c| c.revisions.len() == 1));
+    assert_eq!(data.reactions.len(), 1);
+    assert_eq!(data.reactions[0].comment_id, s.bobs_own);
+    assert_eq!(data.reports.len(), 1);
+    assert_eq!(data.reports[0].comment_id, s.bobs_reply);
+    assert_eq!(data.reports[0].note, "Bob is rude to me");
+    // Nothing of anybody else's.
+    let json = serde_json::to_string(&data).unwrap();
+    for other in ["Bob answers Alice", "Bob's own", "carol@", "bob@", "spam"] {
+        assert!(!json.contains(other), "{other} leaked into Alice's data");
+    }
+    assert!(db.store.account_data(9_999).await.unwrap().is_none());
+}
+
+async fn visible_ids(db: &TestDb, story: i64) -> Vec<(i64, CommentStatus, i64)> {
+    let top = walk_top_level(db.store.as_ref(), story, CommentSort::Oldest, 50).await;
+    let roots: Vec<i64> = top.iter().map(|c| c.id).collect();
+    let replies = db.store.replies_for_roots(&roots, 50, 10).await.unwrap();
+    let mut all: Vec<(i64, CommentStatus, i64)> = top
+        .iter()
+        .chain(replies.iter())
+        .map(|c| (c.id, c.status, c.reply_count))
+        .collect();
+    all.sort_by_key(|(id, _, _)| *id);
+    all
+}
+
+async fn deleting_with_tombstones_keeps_the_thread_shape_and_counts(db: TestDb) {
+    let s = scene(&db).await;
+    let store = db.store.as_ref();
+    let version = story(store, s.w.story.id).await.version;
+    let done = store
+        .delete_account(s.w.alice.id, OnAccountDelete::Tombstone, T0 + 9_000)
+        .await
+        .unwrap();
+    assert_eq!(done.tombstoned, 4);
+    assert_eq!(done.removed, 0);
+    assert_eq!(done.reactions, 1);
+    assert_eq!(done.reports, 1);
+    assert_eq!(done.story_ids, vec![s.w.story.id]);
+    // Her first comment stays as a tombstone over Bob's reply; the others leave the page.
+    assert_eq!(
+        visible_ids(&db, s.w.story.id).await,
+        vec![
+            (s.top, CommentStatus::Deleted, 1),
+            (s.bobs_reply, CommentStatus::Published, 0),
+            (s.bobs_own, CommentStatus::Published, 0),
+        ]
+    );
+    let tomb = comment(store, s.top).await;
+    assert_eq!(tomb.author_name, None);
+    assert_eq!(tomb.body_src, "");
+    for id in [s.lone, s.alice_on_bob, s.alice_on_alice] {
+        let c = comment(store, id).await;
+        assert_eq!(c.status, CommentStatus::Deleted);
+        assert_eq!(c.body_html, "");
+    }
+    let after = story(store, s.w.story.id).await;
+    assert_eq!(after.comment_count, 2, "Bob's two comments");
+    assert!(after.version > version);
+    assert_eq!(
+        comment(store, s.bobs_own).await.reaction_count,
+        1,
+        "Carol's"
+    );
+    // Her old texts are gone from the revisions too.
+    for r in store.revisions(s.top).await.unwrap() {
+        assert_eq!(r.body_src, "");
+    }
+}
+
+async fn deleting_with_removal_takes_out_what_nobody_replied_to(db: TestDb) {
+    let s = scene(&db).await;
+    let store = db.store.as_ref();
+    let done = store
+        .delete_account(s.w.alice.id, OnAccountDelete::Remove, T0 + 9_000)
+        .await
+        .unwrap();
+    assert_eq!(done.removed, 3, "lone, and her reply chain under Bob");
+    assert_eq!(done.tombstoned, 1, "the comment Bob replied to");
+    for id in [s.lone, s.alice_on_bob, s.alice_on_alice] {
+        assert!(store.comment_by_id(id).await.unwrap().is_none());
+        assert!(store.revisions(id).await.unwrap().is_empty());
+    }
+    assert_eq!(
+        visible_ids(&db, s.w.story.id).await,
+        vec![
+            (s.top, CommentStatus::Deleted, 1),
+            (s.bobs_reply, CommentStatus::Published, 0),
+            (s.bobs_own, CommentStatus::Published, 0),
+        ]
+    );
+    assert_eq!(story(store, s.w.story.id).await.comment_count, 2);
+}
+
+async fn deleting_ends_sessions_and_anonymises_the_account(db: TestDb) {
+    let s = scene(&db).await;
+    let store = db.store.as_ref();
+    let done = store
+        .delete_account(s.w.alice.id, OnAccountDelete::Tombstone, T0 + 9_000)
+        .await
+        .unwrap();
+    assert_eq!(done.sessions, 2);
+    for token in ["alice-phone", "alice-laptop"] {
+        assert!(store.session_user(token).await.unwrap().is_none());
+    }
+    assert!(store.session_user("bob-phone").await.unwrap().is_some());
+    assert!(
+        store
+            .user_credentials(s.w.site.id, "alice@example.org")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let row = store.user_by_id(s.w.alice.id).await.unwrap().unwrap();
+    assert!(!row.email.contains("alice"));
+    assert!(!row.display_name.contains("Alice"));
+    let (_, hash) = store
+        .user_credentials(s.w.site.id, &row.email)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(hash, None, "no password: nobody can sign in as it");
+    assert!(store.account_data(s.w.alice.id).await.unwrap().is_none());
+    assert!(matches!(
+        store
+            .delete_account(s.w.alice.id, OnAccountDelete::Tombstone, T0 + 9_500)
+            .await,
+        Err(StoreError::NotFound("user"))
+    ));
+    // The name is free again; the old account stays anonymous.
+    store
+        .create_user(new_user(s.w.site.id, "Alice", parley_core::Role::Reader))
+        .await
+        .unwrap();
+}
+
+async fn the_audit_log_keeps_the_facts_without_the_name(db: TestDb) {
+    let s = scene(&db).await;
+    let store = db.store.as_ref();
+    store
+        .set_user_status(
+            s.w.alice.id,
+            UserStatus::PreModerated,
+            s.w.bob.id,
+            "Alice (alice@example.org) keeps posting links".into(),
+            T0 + 5_000,
+        )
+        .await
+        .unwrap();
+    let before = store.audit_log(s.w.site.id, None, None, 100).await.unwrap();
+    store
+        .delete_account(s.w.alice.id, OnAccountDelete::Tombstone, T0 + 9_000)
+        .await
+        .unwrap();
+    let after = store.audit_log(s.w.site.id, None, None, 100).await.unwrap();
+    assert_eq!(after.len(), before.len() + 1);
+    let premod = after.iter().find(|e| e.action == "premoderate").unwrap();
+    assert_eq!(premod.target_id, s.w.alice.id);
+    assert_eq!(premod.actor_id, Some(s.w.bob.id));
+    assert_eq!(premod.at, T0 + 5_000);
+    assert_eq!(
+        premod.reason,
+        "[deleted account] ([deleted account]) keeps posting links"
+    );
+    let deleted = &after[0];
+    assert_eq!(deleted.action, "delete_account");
+    assert_eq!(deleted.target_kind, "user");
+    assert_eq!(deleted.target_id, s.w.alice.id);
+    for e in &after {
+        assert!(!e.reason.contains("Alice") && !e.reason.contains("alice@"));
+    }
+}
