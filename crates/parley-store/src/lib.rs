@@ -2,6 +2,7 @@
 //! backends, chosen by the database URL.
 
 pub mod error;
+pub mod import;
 pub mod model;
 pub mod postgres;
 mod sql;

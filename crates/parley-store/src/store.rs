@@ -12,6 +12,9 @@ pub trait Store: Send + Sync + 'static {
     /// "sqlite" or "postgres", for logs and `doctor`.
     fn backend(&self) -> &'static str;
 
+    /// Bulk import in one transaction (`parley import`); see [`crate::import`].
+    fn importer(&self) -> &dyn crate::import::ImportStore;
+
     // ---- sites ----
     async fn create_site(&self, name: &str, origins: &[String], now: i64) -> StoreResult<Site>;
     async fn site_by_name(&self, name: &str) -> StoreResult<Option<Site>>;

@@ -4,6 +4,7 @@
 //! `crate::sqlite` and `crate::postgres`: connecting, pragmas, migrations, how writes
 //! are committed.
 
+mod import;
 mod rows;
 pub(crate) mod writer;
 
@@ -880,6 +881,47 @@ where
 
     async fn tx_create_user(conn: &mut DB::Connection, new: NewUser) -> StoreResult<User> {
         let name_key = new.display_name.to_lowercase();
+        // A reader who registers with the email of an author brought in by an importer
+        // takes that account over: the imported comments become theirs. (Synthetic
+        // addresses under `.invalid` belong to nobody and cannot be claimed.)
+        let imported = sqlx::query_as::<DB, (i64,)>(
+            "SELECT id FROM users WHERE site_id = $1 AND email = $2 AND imported \
+             AND email NOT LIKE '%.invalid'",
+        )
+        .bind(new.site_id)
+        .bind(new.email.clone())
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some((id,)) = imported {
+            let clash = sqlx::query_as::<DB, (i64,)>(
+                "SELECT id FROM users WHERE site_id = $1 AND name_key = $2 AND id <> $3",
+            )
+            .bind(new.site_id)
+            .bind(name_key.clone())
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            if clash.is_some() {
+                return Err(StoreError::conflict(
+                    "name_taken",
+                    Some("display_name"),
+                    "this display name is taken",
+                ));
+            }
+            let sql = format!(
+                "UPDATE users SET display_name = $2, name_key = $3, password_hash = $4, role = $5, \
+                 imported = FALSE WHERE id = $1 RETURNING {USER_COLUMNS}"
+            );
+            let row = sqlx::query_as::<DB, UserRow>(&sql)
+                .bind(id)
+                .bind(new.display_name)
+                .bind(name_key)
+                .bind(new.password_hash)
+                .bind(new.role.as_str().to_owned())
+                .fetch_one(&mut *conn)
+                .await?;
+            return Ok(row.into_user().0);
+        }
         let taken = sqlx::query_as::<DB, (i64,)>(
             "SELECT CASE WHEN email = $2 THEN CAST(1 AS BIGINT) ELSE CAST(2 AS BIGINT) END FROM users \
              WHERE site_id = $1 AND (email = $2 OR name_key = $3) ORDER BY 1 LIMIT 1",
@@ -1018,9 +1060,18 @@ where
     for<'r> CountRow: FromRow<'r, DB::Row>,
     for<'r> (i64,): FromRow<'r, DB::Row>,
     for<'r> (String,): FromRow<'r, DB::Row>,
+    // bulk import (sql/import.rs)
+    for<'r> (String, i64): FromRow<'r, DB::Row>,
+    for<'r> (i64, String): FromRow<'r, DB::Row>,
+    for<'r> (i64, i64, i64, i64, String, String, i64): FromRow<'r, DB::Row>,
+    for<'r> (String, i64, i64, i64, i64, String, String, i64): FromRow<'r, DB::Row>,
 {
     fn backend(&self) -> &'static str {
         DB::KIND
+    }
+
+    fn importer(&self) -> &dyn crate::import::ImportStore {
+        self
     }
 
     async fn create_site(&self, name: &str, origins: &[String], now: i64) -> StoreResult<Site> {
