@@ -1,16 +1,18 @@
-//! Sign in, register and sign out with plain forms. A new session is the API's HttpOnly
+//! Sign in, register and sign out with plain forms, and the reader's account page (their
+//! data to download, deleting the account). A new session is the API's HttpOnly
 //! cookie; `next` brings the reader back to the page they came from (on this site only).
 
 use askama::Template;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
+use parley_core::moderation::OnAccountDelete;
 use parley_store::{Site, User};
 use serde::Deserialize;
 
 use super::{
-    Chrome, PageForm, PageQuery, PageResult, Viewer, describe, enc, no_framing, render, safe_next,
-    see_other,
+    Chrome, MessagePage, PageForm, PageQuery, PageResult, Viewer, describe, enc, long_date,
+    no_framing, render, safe_next, see_other,
 };
 use crate::AppState;
 use crate::api::accounts::session_cookie;
@@ -293,4 +295,111 @@ pub async fn signout(
     r.headers_mut()
         .insert(header::SET_COOKIE, session_cookie(&state, "", 0)?);
     Ok(r)
+}
+
+// ---------------------------------------------------------------------------------------
+// The reader's account page: their data to download, and deleting the account
+
+#[derive(Template)]
+#[template(path = "account.html", whitespace = "minimize")]
+struct AccountPage<'a> {
+    chrome: Chrome<'a>,
+    user: &'a User,
+    since: String,
+    has_password: bool,
+    fate_sentence: &'static str,
+    error: Option<&'a str>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct DeleteAccountForm {
+    password: Option<String>,
+    confirm: Option<String>,
+}
+
+async fn account_page_for(
+    state: &AppState,
+    user: &User,
+    error: Option<&str>,
+    status: StatusCode,
+) -> PageResult<Response> {
+    let site_name = crate::pages::actions::site_name(state, user.site_id).await?;
+    let has_password = state
+        .store
+        .user_credentials(user.site_id, &user.email)
+        .await?
+        .is_some_and(|(_, hash)| hash.is_some());
+    let settings = service::site_settings(state, user.site_id).await?;
+    let fate = service::merged_policy(&settings, None)
+        .map(|p| p.on_account_delete)
+        .unwrap_or_default();
+    let fate_sentence = match fate {
+        OnAccountDelete::Tombstone => {
+            "Your comments are replaced by a note that a comment was deleted, without your name or words, so the replies of others keep their place."
+        }
+        OnAccountDelete::Remove => {
+            "Your comments are removed; one that others replied to is replaced by a note that a comment was deleted, without your name or words, so their replies keep their place."
+        }
+    };
+    let page = AccountPage {
+        chrome: Chrome::new(&site_name, Some(user), "/account".into()),
+        user,
+        since: long_date(user.created_at),
+        has_password,
+        fate_sentence,
+        error,
+    };
+    Ok(no_framing(render(status, &page)))
+}
+
+/// GET /account
+pub async fn account_page(State(state): State<AppState>, viewer: Viewer) -> PageResult<Response> {
+    let me = viewer.require("/account")?;
+    account_page_for(&state, &me.user, None, StatusCode::OK).await
+}
+
+/// POST /account/delete: deletes the account, ends this session, and says so.
+pub async fn delete_account(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    viewer: Viewer,
+    PageForm(form): PageForm<DeleteAccountForm>,
+) -> PageResult<Response> {
+    let me = viewer.require("/account")?;
+    let request = crate::api::me::DeleteAccount {
+        password: form.password,
+        confirm: form.confirm,
+    };
+    match crate::api::me::delete_account(&state, &me.user, &request, ip).await {
+        Ok(_) => {
+            let mut r = see_other("/account/deleted");
+            r.headers_mut()
+                .insert(header::SET_COOKIE, session_cookie(&state, "", 0)?);
+            Ok(r)
+        }
+        Err(e @ ApiError::Internal(_)) => Err(e.into()),
+        Err(e) => {
+            let (status, _, message) = describe(&e);
+            let mut r = account_page_for(&state, &me.user, Some(&message), status).await?;
+            if let ApiError::TooManyRequests { retry_after_secs } = e
+                && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
+            {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            Ok(r)
+        }
+    }
+}
+
+/// GET /account/deleted: where a deleted account's last form lands.
+pub async fn account_deleted(State(state): State<AppState>) -> PageResult<Response> {
+    let site = state.site(None).await?;
+    let page = MessagePage {
+        chrome: Chrome::new(&site.name, None, "/".into()),
+        title: "Your account is deleted",
+        message: "Your account is deleted and you are signed out everywhere. Thank you for taking part.",
+        back: None,
+        home: true,
+    };
+    Ok(render(StatusCode::OK, &page))
 }

@@ -1,0 +1,162 @@
+//! The signed-in reader's own data: download all of it as JSON, or delete the account.
+//! The account page (`pages/account.rs`) offers the same two through forms.
+
+use std::net::IpAddr;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use parley_store::User;
+use parley_store::account_data::AccountDeletion;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::api::accounts::session_cookie;
+use crate::auth::{SignedIn, verify_password};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ClientIp};
+use crate::{now_ms, service};
+
+/// What an account without a password types to confirm its deletion.
+pub const CONFIRM_WORD: &str = "delete";
+
+/// The reader's data as one JSON document (see docs/BACKUP.md, "Readers' own data").
+pub async fn account_export(state: &AppState, user: &User) -> ApiResult<Value> {
+    let data = state
+        .store
+        .account_data(user.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("account"))?;
+    Ok(json!({
+        "format": "parley-account-data",
+        "version": 1,
+        "exported_at": now_ms(),
+        "profile": data.profile,
+        "comments": data.comments,
+        "reactions": data.reactions,
+        "reports": data.reports,
+    }))
+}
+
+/// The export as a download.
+pub fn download(user: &User, body: &Value) -> ApiResult<Response> {
+    let text = serde_json::to_vec_pretty(body).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&format!(
+            "attachment; filename=\"parley-account-{}.json\"",
+            user.id
+        ))
+        .map_err(|e| ApiError::Internal(e.to_string()))?,
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    Ok((StatusCode::OK, headers, text).into_response())
+}
+
+/// GET /api/v1/me/export
+pub async fn export(State(state): State<AppState>, me: SignedIn) -> ApiResult<Response> {
+    let body = account_export(&state, &me.user).await?;
+    download(&me.user, &body)
+}
+
+#[derive(Deserialize, Default)]
+pub struct DeleteAccount {
+    #[serde(default)]
+    pub password: Option<String>,
+    /// For accounts without a password: the word `delete`.
+    #[serde(default)]
+    pub confirm: Option<String>,
+}
+
+/// Checks that the reader means it (their password again, or the confirm word for an
+/// account without one), then deletes the account as the site's policy says.
+pub async fn delete_account(
+    state: &AppState,
+    user: &User,
+    req: &DeleteAccount,
+    ip: IpAddr,
+) -> ApiResult<AccountDeletion> {
+    let (_, hash) = state
+        .store
+        .user_credentials(user.site_id, &user.email)
+        .await?
+        .ok_or_else(|| ApiError::not_found("account"))?;
+    match hash {
+        Some(hash) => {
+            // The same throttle as sign-in: a stolen session must not become a way to
+            // guess the password.
+            let account_key = format!("{}:{}", user.site_id, user.email);
+            let ip_key = ip.to_string();
+            for (throttle, key) in [
+                (&state.account_throttle, &account_key),
+                (&state.ip_throttle, &ip_key),
+            ] {
+                if let Some(secs) = throttle.blocked_for(key) {
+                    return Err(ApiError::TooManyRequests {
+                        retry_after_secs: secs,
+                    });
+                }
+            }
+            let given = req.password.clone().unwrap_or_default();
+            if !verify_password(given, Some(hash)).await? {
+                state.account_throttle.fail(&account_key);
+                state.ip_throttle.fail(&ip_key);
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "wrong_password",
+                    "that is not your password; your account was not deleted",
+                )
+                .with_field("password"));
+            }
+        }
+        None => {
+            let confirmed = req
+                .confirm
+                .as_deref()
+                .is_some_and(|c| c.trim().eq_ignore_ascii_case(CONFIRM_WORD));
+            if !confirmed {
+                return Err(ApiError::invalid(
+                    "confirm",
+                    format!("type {CONFIRM_WORD} to confirm; your account was not deleted"),
+                ));
+            }
+        }
+    }
+    let settings = service::site_settings(state, user.site_id).await?;
+    let fate = service::merged_policy(&settings, None)
+        .map(|p| p.on_account_delete)
+        .unwrap_or_default();
+    let done = state.store.delete_account(user.id, fate, now_ms()).await?;
+    for story in &done.story_ids {
+        state.cache.invalidate(*story);
+    }
+    tracing::info!(
+        user_id = user.id,
+        tombstoned = done.tombstoned,
+        removed = done.removed,
+        "account deleted"
+    );
+    Ok(done)
+}
+
+/// DELETE /api/v1/me
+pub async fn delete(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    me: SignedIn,
+    ApiJson(req): ApiJson<DeleteAccount>,
+) -> ApiResult<Response> {
+    delete_account(&state, &me.user, &req, ip).await?;
+    let mut headers = HeaderMap::new();
+    headers.insert(header::SET_COOKIE, session_cookie(&state, "", 0)?);
+    Ok((StatusCode::NO_CONTENT, headers).into_response())
+}
