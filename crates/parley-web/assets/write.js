@@ -1,6 +1,8 @@
 // The story form's preview without a round trip: the Preview button asks
 // POST /api/v1/preview for the body rendered as the story page renders it, and shows it.
 // Without this script the button submits the form and the server shows the preview.
+// Markup it relies on (templates/write.html): form.write-form[data-preview-url],
+// its button.preview-button and textarea[name=body], and #write-preview .story-body.
 (function () {
   "use strict";
   var form = document.querySelector("form.write-form");
