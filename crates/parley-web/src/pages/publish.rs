@@ -16,7 +16,7 @@ use time::macros::format_description;
 
 use super::{
     Chrome, PageError, PageForm, PagePath, PageResult, Viewer, describe, our_origin, render,
-    see_other,
+    see_other, sentence,
 };
 use crate::AppState;
 use crate::error::ApiError;
@@ -136,6 +136,19 @@ impl WritePage<'_> {
     }
 }
 
+/// The form's label of a field, to say which one a message is about.
+fn label(field: &str) -> &'static str {
+    match field {
+        "headline" => "Headline",
+        "standfirst" => "Standfirst",
+        "slug" => "Slug",
+        "url" => "Article URL",
+        "picture_url" => "Picture URL",
+        "body" => "Body",
+        _ => "This field",
+    }
+}
+
 /// The signed-in staff member of this site, or why not: signed-out readers go to sign
 /// in and come back to `here`, others get 403.
 fn writer<'v>(viewer: &'v Viewer, site_id: i64, here: &str) -> PageResult<&'v User> {
@@ -168,10 +181,14 @@ fn show(
                 ApiError::Client { field, .. } => *field,
                 _ => None,
             };
-            let message = if field == Some("published_at") {
-                "Give the date and time as shown, e.g. 2026-11-28 09:00 (UTC).".to_owned()
-            } else {
-                describe(e).2
+            let message = match (field, e) {
+                (Some("published_at"), _) => {
+                    "Date and time: give them as shown, e.g. 2026-11-28 09:00 (UTC).".to_owned()
+                }
+                (Some(f), ApiError::Client { message, .. }) => {
+                    sentence(&format!("{}: {message}", label(f)))
+                }
+                _ => describe(e).2,
             };
             (Some(message), field)
         }

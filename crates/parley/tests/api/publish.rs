@@ -347,10 +347,18 @@ async fn the_preview_renders_the_body_as_the_page_does_and_strips_scripts(app: T
 async fn validation_errors_keep_the_input_and_change_nothing(app: TestApp) {
     let rae = signed_in(&app, "Rae Staff", Role::Staff).await;
     let cases: [(&str, &str, &str); 4] = [
-        ("headline", "", "headline"),
-        ("picture_url", "javascript:alert(1)", "http(s) URL"),
-        ("url", "not a url", "http(s) URL"),
-        ("published_at", "yesterday", "date and time"),
+        ("headline", "", "Headline: a headline needs"),
+        (
+            "picture_url",
+            "javascript:alert(1)",
+            "Picture URL: this must be an http(s) URL",
+        ),
+        (
+            "url",
+            "not a url",
+            "Article URL: this must be an http(s) URL",
+        ),
+        ("published_at", "yesterday", "Date and time:"),
     ];
     for (field, value, message) in cases {
         let mut fields = full_form("Keep my words", "kept");
