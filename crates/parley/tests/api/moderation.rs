@@ -528,6 +528,30 @@ async fn the_role_matrix_covers_every_moderation_endpoint(app: TestApp) {
             false,
         ),
         (
+            Method::GET,
+            "/api/v1/moderation/audit?action=ban&actor=site_policy".into(),
+            Value::Null,
+            false,
+        ),
+        (
+            Method::POST,
+            "/api/v1/moderation/bulk".into(),
+            json!({ "ids": [c], "action": "approve" }),
+            false,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/moderation/stories/{story}/close"),
+            json!({ "message": "Closed for now." }),
+            false,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/moderation/stories/{story}/reopen"),
+            json!({}),
+            false,
+        ),
+        (
             Method::PUT,
             format!("/api/v1/stories/{story}/policy"),
             json!({ "premoderate": true }),
@@ -568,6 +592,18 @@ async fn the_role_matrix_covers_every_moderation_endpoint(app: TestApp) {
             };
             assert_eq!(r.status, expected, "{role} {method} {path}: {}", r.body);
         }
+        // The live moderation stream: checked by status only (it never ends).
+        let mut req = app.http.get(app.url("/api/v1/moderation/events"));
+        if let Some(a) = who {
+            req = req.bearer_auth(&a.token);
+        }
+        let status = req.send().await.unwrap().status();
+        let expected = match role {
+            "signed out" => StatusCode::UNAUTHORIZED,
+            "reader" | "staff" => StatusCode::FORBIDDEN,
+            _ => StatusCode::OK,
+        };
+        assert_eq!(status, expected, "{role} GET /api/v1/moderation/events");
         if role == "staff" {
             // Nothing the unauthorised tried changed anything.
             assert_eq!(
@@ -578,6 +614,8 @@ async fn the_role_matrix_covers_every_moderation_endpoint(app: TestApp) {
             assert_eq!(cm.status, parley_core::thread::CommentStatus::Pending);
             let user = app.store.user_by_id(u).await.unwrap().unwrap();
             assert_eq!(user.status, parley_core::UserStatus::Active);
+            let s = app.store.story_by_id(story).await.unwrap().unwrap();
+            assert!(!s.fields.is_closed);
             let now = app
                 .store
                 .audit_log(app.site_id, None, None, 1000)
