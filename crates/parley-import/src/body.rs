@@ -117,16 +117,16 @@ fn parse(html: &str) -> Vec<Node> {
             rest = after.get(end + 1..).unwrap_or("");
             if let Some(name) = tag_text.strip_prefix('/') {
                 let name = name.trim();
-                if stack.len() > 1 && stack.last().is_some_and(|(t, _, _)| t == name) {
-                    if let Some((tag, href, children)) = stack.pop()
-                        && let Some(parent) = stack.last_mut()
-                    {
-                        parent.2.push(Node::El {
-                            tag,
-                            href,
-                            children,
-                        });
-                    }
+                if stack.len() > 1
+                    && stack.last().is_some_and(|(t, _, _)| t == name)
+                    && let Some((tag, href, children)) = stack.pop()
+                    && let Some(parent) = stack.last_mut()
+                {
+                    parent.2.push(Node::El {
+                        tag,
+                        href,
+                        children,
+                    });
                 }
                 continue;
             }
