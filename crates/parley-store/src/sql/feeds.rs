@@ -51,9 +51,13 @@ where
         story_id: i64,
         limit: i64,
     ) -> StoreResult<Vec<Comment>> {
+        // Through the story's top-level comments and their threads (both indexed): a
+        // plain `story_id =` filter has no index over replies and would scan the table
+        // backwards from the newest comment, slow for an old story in a large database.
         let sql = format!(
-            "{COMMENT_SELECT} WHERE c.story_id = $1 AND c.status = 'published' \
-             ORDER BY c.id DESC LIMIT $2"
+            "{COMMENT_SELECT} WHERE c.root_id IN \
+             (SELECT r.id FROM comments r WHERE r.story_id = $1 AND r.depth = 0) \
+             AND c.status = 'published' ORDER BY c.id DESC LIMIT $2"
         );
         self.feed_query(&sql, story_id, limit).await
     }
