@@ -204,6 +204,14 @@ fn atom_response(body: Vec<u8>, etag: &str, updated: i64, headers: &HeaderMap) -
     r
 }
 
+/// Whether If-None-Match names `etag`.
+fn revalidated(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+}
+
 fn xml_failed(e: io::Error) -> ApiError {
     ApiError::Internal(format!("writing a feed: {e}"))
 }
@@ -223,6 +231,15 @@ pub async fn story_comments(
     let origin = origin_of(&headers, &state);
     // The story's version changes with every comment readers can see.
     let etag = format!("\"a{}-{}-{:x}\"", story.id, story.version, fnv(&origin));
+    if revalidated(&headers, &etag) {
+        // Unchanged since the reader's copy: no need to read the comments.
+        let mut r = cached_response(Bytes::new(), &etag, &headers, ATOM);
+        r.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, no-cache"),
+        );
+        return Ok(r);
+    }
     let comments = state
         .store
         .feed_story_comments(story.id, FEED_ENTRIES)
