@@ -655,7 +655,7 @@ struct AuditPage<'a> {
     tabs: Vec<Tab>,
     target_id: String,
     actor: &'a str,
-    actions: Vec<(&'static str, bool)>,
+    actions: Vec<(String, bool)>,
     kinds: Vec<(&'static str, bool)>,
     rows: Vec<AuditRow>,
     older: Option<String>,
@@ -671,7 +671,8 @@ pub struct AuditForm {
     before: Option<i64>,
 }
 
-const AUDIT_ACTIONS: [&str; 13] = [
+/// The actions the audit log holds (an address may name another; it is kept).
+const AUDIT_ACTIONS: [&str; 12] = [
     "hold",
     "reject",
     "approve",
@@ -683,8 +684,7 @@ const AUDIT_ACTIONS: [&str; 13] = [
     "lift",
     "close",
     "reopen",
-    "delete",
-    "edit",
+    "delete_by_author",
 ];
 
 /// GET /moderate/audit: the site's audit log, filterable.
@@ -774,7 +774,16 @@ pub async fn audit_page(
             .collect(),
         target_id: target_id_raw,
         actor: form.actor.as_deref().unwrap_or_default(),
-        actions: AUDIT_ACTIONS.iter().map(|&a| (a, a == action)).collect(),
+        actions: {
+            let mut list: Vec<(String, bool)> = AUDIT_ACTIONS
+                .iter()
+                .map(|&a| (a.to_owned(), a == action))
+                .collect();
+            if !action.is_empty() && !AUDIT_ACTIONS.contains(&action) {
+                list.push((action.to_owned(), true));
+            }
+            list
+        },
         kinds: ["comment", "user", "story"]
             .into_iter()
             .map(|k| (k, k == target_kind))
