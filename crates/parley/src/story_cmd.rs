@@ -187,7 +187,8 @@ pub async fn run(command: StoryCommand, database: &str) -> Result<()> {
                 file.display().to_string()
             };
             let text = read_source(&file)?;
-            // Everything is checked before the database is opened.
+            // The file is read and parsed before the database is opened, and nothing is
+            // written until every field has passed the API's checks.
             let story = parse(&text).with_context(|| name.clone())?;
             let input = story.input().with_context(|| name.clone())?;
             let slug = story.slug()?;
