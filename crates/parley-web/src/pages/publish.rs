@@ -64,9 +64,13 @@ fn local_input(ms: i64) -> String {
 /// A datetime-local value (no offset) read as UTC; anything with an offset is kept.
 fn as_rfc3339(raw: &str) -> String {
     let raw = raw.trim();
+    let has_offset = raw
+        .split_once('T')
+        .is_some_and(|(_, time)| time.contains(['Z', 'z', '+', '-']));
     match raw.len() {
+        _ if has_offset => raw.to_owned(),
         16 => format!("{raw}:00Z"),
-        19 => format!("{raw}Z"),
+        n if n >= 19 => format!("{raw}Z"),
         _ => raw.to_owned(),
     }
 }
@@ -364,6 +368,11 @@ mod tests {
     fn datetime_local_values_are_read_as_utc() {
         assert_eq!(as_rfc3339("2026-11-28T09:00"), "2026-11-28T09:00:00Z");
         assert_eq!(as_rfc3339("2026-11-28T09:00:30"), "2026-11-28T09:00:30Z");
+        assert_eq!(
+            as_rfc3339("2026-11-28T09:00:30.250"),
+            "2026-11-28T09:00:30.250Z"
+        );
+        assert_eq!(as_rfc3339("2026-11-28T09:00Z"), "2026-11-28T09:00Z");
         assert_eq!(
             as_rfc3339("2026-11-28T09:00:00+01:00"),
             "2026-11-28T09:00:00+01:00"
