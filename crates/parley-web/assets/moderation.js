@@ -83,9 +83,20 @@
     return el && el.classList.contains("mod-item") ? el : null;
   }
 
+  // Refreshes of one comment run one after another, so an older answer (held) never
+  // lands after a newer one (approved elsewhere).
+  var inFlight = {};
+
+  function refresh(id, arrived) {
+    var next = (inFlight[id] || Promise.resolve()).then(function () { return refreshNow(id, arrived); });
+    inFlight[id] = next;
+    next.then(function () { if (inFlight[id] === next) delete inFlight[id]; });
+    return next;
+  }
+
   // Asks the server whether comment `id` belongs in this queue view now, and shows it
   // as it is (or takes it away).
-  function refresh(id, arrived) {
+  function refreshNow(id, arrived) {
     return fetch(itemUrl(id), { credentials: "same-origin", headers: { Accept: "text/html" } })
       .then(function (res) {
         var existing = document.getElementById("item-" + id);
