@@ -761,6 +761,34 @@ async fn item_fragments_say_whether_a_comment_is_in_a_queue(app: TestApp) {
         get(&app, Some(&w.modr), &path("approved")).await.status,
         StatusCode::OK
     );
+    // A report past the threshold moves it into Reported; a decision takes it out.
+    assert_eq!(
+        get(&app, Some(&w.modr), &path("reported")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    set_policy(&app, json!({ "report_threshold": 1 })).await;
+    let rita = app.reader("Rita Reporter").await;
+    let r = app
+        .post(
+            &format!("/api/v1/comments/{c}/reports"),
+            Some(&rita.token),
+            json!({ "reason": "spam" }),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let reported = get(&app, Some(&w.modr), &path("reported")).await;
+    assert_eq!(reported.status, StatusCode::OK);
+    assert!(reported.body.contains("Reports: 1 open of 1"));
+    app.post(
+        &format!("/api/v1/moderation/comments/{c}/approve"),
+        Some(&w.modr.token),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        get(&app, Some(&w.modr), &path("reported")).await.status,
+        StatusCode::NO_CONTENT
+    );
 }
 
 /// Reads SSE frames until one names `event`; returns its data.
