@@ -30,6 +30,15 @@
     if (empty) empty.hidden = items().length > 0;
   }
 
+  // The status a comment has in each queue.
+  var QUEUE_STATUS = {
+    pending: "pending",
+    rejected: "rejected",
+    approved: "published",
+    featured: "published",
+    reported: "published",
+  };
+
   var current = null;
 
   function setCurrent(el, focus) {
@@ -244,6 +253,10 @@
         var data;
         try { data = JSON.parse(e.data); } catch (err) { return; }
         if (storyFilter && String(data.story_id) !== storyFilter) return;
+        // Only ask the server about comments that are shown, or whose new status
+        // fits this queue: a busy site publishes many comments a Pending page ignores.
+        var shown = document.getElementById("item-" + data.comment_id);
+        if (!shown && data.status !== QUEUE_STATUS[queue]) return;
         refresh(data.comment_id, true);
       });
     });
