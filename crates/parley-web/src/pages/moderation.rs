@@ -55,6 +55,9 @@ fn queue_href(queue: &str, params: &QueueParams) -> String {
     if let Some(q) = params.q.as_deref().filter(|q| !q.trim().is_empty()) {
         parts.push(format!("q={}", enc(q)));
     }
+    if let Some(n) = params.limit {
+        parts.push(format!("limit={n}"));
+    }
     if parts.is_empty() {
         format!("/moderate/{queue}")
     } else {
@@ -228,6 +231,8 @@ struct QueuePage<'a> {
     story: Option<(i64, String, bool, String)>,
     notice: Option<String>,
     items: Vec<ItemView>,
+    /// Shows more of the queue, when it was cut off.
+    more: Option<String>,
     back: String,
     reasons: Vec<(&'static str, &'static str)>,
     css: String,
@@ -248,14 +253,20 @@ pub struct QueueQueryParams {
     q: Option<String>,
     notice: Option<String>,
     n: Option<usize>,
+    limit: Option<String>,
 }
 
 impl QueueQueryParams {
-    fn params(&self) -> QueueParams {
+    /// The filters; a limit outside 1..=`max` is brought into it.
+    fn params(&self, max: i64) -> QueueParams {
         QueueParams {
             story: self.story.as_deref().and_then(|s| s.trim().parse().ok()),
             q: self.q.clone().filter(|q| !q.trim().is_empty()),
-            limit: None,
+            limit: self
+                .limit
+                .as_deref()
+                .and_then(|l| l.trim().parse::<i64>().ok())
+                .map(|l| l.clamp(1, max)),
         }
     }
 }
@@ -299,7 +310,7 @@ pub async fn queue_page(
     if !QUEUES.contains(&queue.as_str()) {
         return Err(ApiError::not_found("queue").into());
     }
-    let params = query.params();
+    let params = query.params(state.config.max_page_size);
     let here = queue_href(&queue, &params);
     let me = require_moderator(&viewer, &here)?;
     let site_id = me.user.site_id;
@@ -321,10 +332,24 @@ pub async fn queue_page(
             ));
         }
     }
+    let shown = params.limit.unwrap_or(state.config.page_size);
+    let more = (items.len() as i64 >= shown && shown < state.config.max_page_size).then(|| {
+        queue_href(
+            &queue,
+            &QueueParams {
+                limit: Some(state.config.max_page_size),
+                ..params.clone()
+            },
+        )
+    });
+    let unlimited = QueueParams {
+        limit: None,
+        ..params.clone()
+    };
     let tabs = QUEUES
         .iter()
         .map(|&q| Tab {
-            href: queue_href(q, &params),
+            href: queue_href(q, &unlimited),
             label: queue_label(q),
             current: q == queue,
         })
@@ -349,6 +374,7 @@ pub async fn queue_page(
             .iter()
             .map(|i| item_view(i, me, &queue, &params))
             .collect(),
+        more,
         back: here,
         reasons: reject_reasons(),
         css: crate::assets::moderation_css_url().to_owned(),
@@ -366,7 +392,7 @@ pub async fn item_fragment(
     viewer: Viewer,
     PageQuery(query): PageQuery<QueueQueryParams>,
 ) -> PageResult<Response> {
-    let params = query.params();
+    let params = query.params(state.config.max_page_size);
     let here = queue_href(&queue, &params);
     let me = require_moderator(&viewer, &here)?;
     let Some(item) = api::queue_item(&state, me.user.site_id, &queue, &params, id).await? else {

@@ -292,6 +292,17 @@ async fn filters_narrow_the_queue_without_javascript(app: TestApp) {
     assert!(has(&blank, a) && has(&blank, b));
     let none = get(&app, Some(&w.modr), "/moderate/approved").await.body;
     assert!(none.contains("Nothing in this queue."));
+    // A cut-off queue offers the rest (newest first), up to the largest page.
+    let two = get(&app, Some(&w.modr), "/moderate/pending?limit=2")
+        .await
+        .body;
+    assert!(has(&two, t) && has(&two, b) && !has(&two, a));
+    assert!(two.contains("/moderate/pending?limit=100"), "{two}");
+    let one = get(&app, Some(&w.modr), "/moderate/pending?limit=0")
+        .await
+        .body;
+    assert!(has(&one, t) && !has(&one, b));
+    assert!(!all.contains("Show more of this queue"));
 }
 
 async fn approve_and_reject_forms_decide_and_audit(app: TestApp) {
