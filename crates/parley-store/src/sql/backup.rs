@@ -46,15 +46,39 @@ fn select_sql<DB: Backend>(table: &Table) -> String {
     )
 }
 
-fn insert_sql(table: &Table) -> String {
+/// `INSERT` of `rows` rows of a table at once.
+fn insert_sql(table: &Table, rows: usize) -> String {
     let columns: Vec<&str> = table.columns.iter().map(|c| c.name).collect();
-    let values: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+    let width = columns.len();
+    let tuples: Vec<String> = (0..rows)
+        .map(|r| {
+            let values: Vec<String> = (1..=width).map(|i| format!("${}", r * width + i)).collect();
+            format!("({})", values.join(", "))
+        })
+        .collect();
     format!(
-        "INSERT INTO {} ({}) VALUES ({})",
+        "INSERT INTO {} ({}) VALUES {}",
         table.name,
         columns.join(", "),
-        values.join(", ")
+        tuples.join(", ")
     )
+}
+
+/// Rows restored per statement: one round trip for many rows, far below both
+/// backends' limits on parameters (the widest table has 18 columns).
+const BATCH_ROWS: usize = 200;
+
+/// A value of a record, typed by its column.
+enum Field {
+    Int(Option<i64>),
+    Text(Option<String>),
+    Bool(Option<bool>),
+}
+
+/// Record lines of one table waiting to be inserted, with their line numbers.
+struct Batch {
+    table: usize,
+    rows: Vec<(u64, Vec<Field>)>,
 }
 
 fn push_json_str(out: &mut String, s: &str) {
@@ -220,14 +244,8 @@ where
         Ok(())
     }
 
-    /// Inserts one record line of `table`.
-    async fn insert_record(
-        conn: &mut DB::Connection,
-        sql: &str,
-        table: &Table,
-        record: &Map<String, Value>,
-        line: u64,
-    ) -> StoreResult<()> {
+    /// The values of one record line of `table`, checked against its columns.
+    fn values_of(table: &Table, record: &Map<String, Value>, line: u64) -> StoreResult<Vec<Field>> {
         if let Some(unknown) = record
             .keys()
             .find(|k| k.as_str() != "table" && table.column(k).is_none())
@@ -237,7 +255,7 @@ where
                 format!("{} has no column {unknown:?}", table.name),
             ));
         }
-        let mut q = sqlx::query::<DB>(sql);
+        let mut values = Vec::with_capacity(table.columns.len());
         for column in table.columns {
             let value = record.get(column.name).ok_or_else(|| {
                 format_error(
@@ -254,38 +272,69 @@ where
             if value.is_null() && !column.nullable {
                 return Err(wrong("given (it cannot be null)"));
             }
-            q = match column.kind {
-                ColumnKind::Int => {
-                    let v = match value {
-                        Value::Null => None,
-                        v => Some(v.as_i64().ok_or_else(|| wrong("an integer"))?),
-                    };
-                    q.bind(v)
-                }
-                ColumnKind::Text => {
-                    let v = match value {
-                        Value::Null => None,
-                        Value::String(s) => Some(s.clone()),
-                        _ => return Err(wrong("a string")),
-                    };
-                    q.bind(v)
-                }
-                ColumnKind::Bool => {
-                    let v = match value {
-                        Value::Null => None,
-                        Value::Bool(b) => Some(*b),
-                        _ => return Err(wrong("true or false")),
-                    };
-                    q.bind(v)
-                }
-            };
+            values.push(match column.kind {
+                ColumnKind::Int => Field::Int(match value {
+                    Value::Null => None,
+                    v => Some(v.as_i64().ok_or_else(|| wrong("an integer"))?),
+                }),
+                ColumnKind::Text => Field::Text(match value {
+                    Value::Null => None,
+                    Value::String(s) => Some(s.clone()),
+                    _ => return Err(wrong("a string")),
+                }),
+                ColumnKind::Bool => Field::Bool(match value {
+                    Value::Null => None,
+                    Value::Bool(b) => Some(*b),
+                    _ => return Err(wrong("true or false")),
+                }),
+            });
         }
-        q.execute(&mut *conn).await.map_err(|e| {
-            format_error(
-                line,
-                format!("the database refused this {} row: {e}", table.name),
-            )
-        })?;
+        Ok(values)
+    }
+
+    async fn insert_rows(
+        conn: &mut DB::Connection,
+        table: &Table,
+        rows: &[(u64, Vec<Field>)],
+    ) -> Result<(), sqlx::Error> {
+        let sql = insert_sql(table, rows.len());
+        let mut q = sqlx::query::<DB>(&sql);
+        for (_, values) in rows {
+            for v in values {
+                q = match v {
+                    Field::Int(v) => q.bind(*v),
+                    Field::Text(v) => q.bind(v.clone()),
+                    Field::Bool(v) => q.bind(*v),
+                };
+            }
+        }
+        q.execute(&mut *conn).await?;
+        Ok(())
+    }
+
+    /// Inserts the waiting rows. When the database refuses the batch, the rows go in
+    /// one by one (after rolling the batch back) to name the line it refused.
+    async fn flush(conn: &mut DB::Connection, batch: &mut Batch) -> StoreResult<()> {
+        if batch.rows.is_empty() {
+            return Ok(());
+        }
+        let table = &TABLES[batch.table];
+        conn.execute("SAVEPOINT restore_rows").await?;
+        if Self::insert_rows(conn, table, &batch.rows).await.is_err() {
+            conn.execute("ROLLBACK TO SAVEPOINT restore_rows").await?;
+            for row in &batch.rows {
+                Self::insert_rows(conn, table, std::slice::from_ref(row))
+                    .await
+                    .map_err(|e| {
+                        format_error(
+                            row.0,
+                            format!("the database refused this {} row: {e}", table.name),
+                        )
+                    })?;
+            }
+        }
+        conn.execute("RELEASE SAVEPOINT restore_rows").await?;
+        batch.rows.clear();
         Ok(())
     }
 
@@ -294,7 +343,10 @@ where
         input: Box<dyn BufRead + Send>,
     ) -> StoreResult<BackupCounts> {
         Self::refuse_unless_empty(conn).await?;
-        let inserts: Vec<String> = TABLES.iter().map(insert_sql).collect();
+        let mut batch = Batch {
+            table: 0,
+            rows: Vec::with_capacity(BATCH_ROWS),
+        };
         let mut counts: Vec<u64> = vec![0; TABLES.len()];
         let mut lines = numbered_lines(input);
         let read_error = |n: u64, e: std::io::Error| format_error(n, format!("cannot read ({e})"));
@@ -317,6 +369,7 @@ where
                 return Err(format_error(n, "a record must be a JSON object"));
             };
             if record.contains_key("end") {
+                Self::flush(conn, &mut batch).await?;
                 trailer = Some((n, record));
                 break;
             }
@@ -345,7 +398,12 @@ where
                     format!("{name} rows in a backup whose header says it has no secrets"),
                 ));
             }
-            Self::insert_record(conn, &inserts[index], table, &record, n).await?;
+            let values = Self::values_of(table, &record, n)?;
+            if batch.table != index || batch.rows.len() >= BATCH_ROWS {
+                Self::flush(conn, &mut batch).await?;
+                batch.table = index;
+            }
+            batch.rows.push((n, values));
             counts[index] += 1;
         }
         let Some((end_line, record)) = trailer else {
