@@ -113,6 +113,14 @@ pub struct Policy {
     pub max_links: u32,
     /// Most comments an author may post per minute (0: no limit).
     pub rate_per_minute: u32,
+    /// Most comments one network address may post per minute, whoever signs them
+    /// (0: no limit). Counted by each node on its own.
+    pub ip_rate_per_minute: u32,
+    /// How long after posting an author may edit, in seconds (None: the server's
+    /// `--edit-window-secs`).
+    pub edit_window_secs: Option<u64>,
+    /// Close a story to new comments this many days after it was published (0: never).
+    pub auto_close_days: u32,
     /// Hold a comment whose body repeats the author's previous comment.
     pub hold_repeats: bool,
     /// Banned words and phrases (see `docs/WORDLISTS.md`): comments are rejected.
@@ -121,6 +129,30 @@ pub struct Policy {
     pub suspect: String,
     /// Open reports that move a published comment to the Reported queue.
     pub report_threshold: u32,
+    /// What happens to a reader's comments when they delete their account.
+    pub on_account_delete: OnAccountDelete,
+}
+
+/// What deleting an account does to its comments.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnAccountDelete {
+    /// Each comment becomes a tombstone (no text, no author); one with visible replies
+    /// keeps its place in the thread, the others leave it.
+    #[default]
+    Tombstone,
+    /// The comments are deleted; one that others replied to stays as a tombstone, so
+    /// their replies keep their place.
+    Remove,
+}
+
+impl OnAccountDelete {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnAccountDelete::Tombstone => "tombstone",
+            OnAccountDelete::Remove => "remove",
+        }
+    }
 }
 
 impl Default for Policy {
@@ -132,10 +164,14 @@ impl Default for Policy {
             max_chars: 5_000,
             max_links: 5,
             rate_per_minute: 0,
+            ip_rate_per_minute: 0,
+            edit_window_secs: None,
+            auto_close_days: 0,
             hold_repeats: true,
             banned: String::new(),
             suspect: String::new(),
             report_threshold: 1,
+            on_account_delete: OnAccountDelete::Tombstone,
         }
     }
 }
@@ -175,6 +211,8 @@ pub struct Facts<'a> {
     pub approved_count: i64,
     /// The author's comments posted in the last minute.
     pub recent_count: i64,
+    /// Comments posted from the author's network address in the last minute.
+    pub ip_recent_count: i64,
     /// The body of the author's most recent comment (other than the one edited).
     pub last_body: Option<&'a str>,
 }
@@ -261,6 +299,14 @@ pub fn rate_limit(f: &Facts<'_>, r: &Rules) -> Decision {
             P,
             "rate_limited",
             format!("you can post at most {rate} comments a minute; please wait a moment"),
+        );
+    }
+    let ip_rate = i64::from(r.policy.ip_rate_per_minute);
+    if ip_rate > 0 && f.ip_recent_count >= ip_rate {
+        return Decision::reject(
+            P,
+            "rate_limited",
+            "too many comments from your network in the last minute; please wait a moment",
         );
     }
     if r.policy.hold_repeats
@@ -407,6 +453,7 @@ mod tests {
             author_status: UserStatus::Active,
             approved_count: 10,
             recent_count: 0,
+            ip_recent_count: 0,
             last_body: None,
         }
     }
@@ -499,6 +546,27 @@ mod tests {
         assert_eq!(rate_limit(&f, &r).verdict, Verdict::Publish);
         f.is_edit = false;
         f.recent_count = 100;
+        assert_eq!(
+            rate_limit(&f, &rules(Policy::default())).verdict,
+            Verdict::Publish
+        );
+    }
+
+    #[test]
+    fn the_address_rate_limit_counts_every_author_on_it() {
+        let r = rules(Policy {
+            ip_rate_per_minute: 5,
+            ..Policy::default()
+        });
+        let mut f = facts("hi");
+        f.ip_recent_count = 4;
+        assert_eq!(rate_limit(&f, &r).verdict, Verdict::Publish);
+        f.ip_recent_count = 5;
+        assert_eq!(codes(&rate_limit(&f, &r)), ["rate_limited"]);
+        assert_eq!(rate_limit(&f, &r).verdict, Verdict::Reject);
+        f.is_edit = true;
+        assert_eq!(rate_limit(&f, &r).verdict, Verdict::Publish);
+        f.is_edit = false;
         assert_eq!(
             rate_limit(&f, &rules(Policy::default())).verdict,
             Verdict::Publish
@@ -626,5 +694,20 @@ mod tests {
         assert_eq!(d.verdict, Verdict::Reject);
         assert_eq!(codes(&d), ["premoderated", "banned_word"]);
         assert!(d.reasons_text().contains("banned_words: "));
+    }
+
+    #[test]
+    fn account_deletion_keeps_tombstones_unless_the_site_says_remove() {
+        assert_eq!(
+            Policy::default().on_account_delete,
+            OnAccountDelete::Tombstone
+        );
+        let p = serde_json::from_str::<Policy>(r#"{"on_account_delete":"remove"}"#);
+        assert_eq!(
+            p.map(|p| p.on_account_delete).ok(),
+            Some(OnAccountDelete::Remove)
+        );
+        assert_eq!(OnAccountDelete::Remove.as_str(), "remove");
+        assert!(serde_json::from_str::<Policy>(r#"{"on_account_delete":"erase"}"#).is_err());
     }
 }

@@ -40,8 +40,9 @@ impl CommentStatus {
         }
     }
 
-    /// Published comments and tombstones are part of the public thread; a parent's
-    /// `reply_count` counts exactly these children.
+    /// Published comments and tombstones can be shown to readers. A parent's
+    /// `reply_count` counts its children in the public thread: published ones, and
+    /// placeholders (deleted, rejected or held again) that still have replies there.
     pub fn is_visible(self) -> bool {
         matches!(self, CommentStatus::Published | CommentStatus::Deleted)
     }

@@ -1,9 +1,15 @@
 //! Parley's storage layer: the [`Store`] interface and its SQLite and PostgreSQL
 //! backends, chosen by the database URL.
 
+pub mod account_data;
+pub mod backup;
 pub mod error;
 pub mod import;
+pub mod inspect;
 pub mod model;
+pub mod nodes;
+#[path = "sql/moderation_context.rs"]
+pub mod moderation_context;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
@@ -13,6 +19,7 @@ use std::sync::Arc;
 
 pub use error::{StoreError, StoreResult};
 pub use model::*;
+pub use moderation_context::{AuditLine, AuditQuery, AuthorRecord, ModerationContext, ReportNote};
 pub use sql::{Backend, SqlStore};
 pub use store::Store;
 

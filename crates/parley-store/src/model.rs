@@ -261,3 +261,42 @@ pub struct QueueQuery {
     pub min_reports: i64,
     pub limit: i64,
 }
+
+/// What `/readyz` and `parley doctor` need to know about the schema.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Readiness {
+    /// Migrations this binary has that the database has not applied.
+    pub pending: Vec<i64>,
+    /// Migrations the database has applied that this binary does not know.
+    pub unknown: Vec<i64>,
+}
+
+impl Readiness {
+    /// The migrations this binary `known`s against those the database `applied`.
+    pub fn compare(known: &[i64], applied: &[i64]) -> Self {
+        Readiness {
+            pending: known
+                .iter()
+                .copied()
+                .filter(|v| !applied.contains(v))
+                .collect(),
+            unknown: applied
+                .iter()
+                .copied()
+                .filter(|v| !known.contains(v))
+                .collect(),
+        }
+    }
+
+    pub fn is_current(&self) -> bool {
+        self.pending.is_empty() && self.unknown.is_empty()
+    }
+}
+
+/// Database connections, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PoolUse {
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
+}

@@ -4,12 +4,16 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Sqlite};
 
 use crate::error::{StoreError, StoreResult};
 use crate::sql::writer::BatchWriter;
 use crate::sql::{Backend, SqlStore, Writer};
+
+/// The schema migrations of the SQLite dialect.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
 pub async fn open(url: &str) -> StoreResult<SqlStore<Sqlite>> {
     let options = SqliteConnectOptions::from_str(url)
@@ -21,9 +25,7 @@ pub async fn open(url: &str) -> StoreResult<SqlStore<Sqlite>> {
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
     let mut writer = options.connect().await?;
-    sqlx::migrate!("./migrations/sqlite")
-        .run(&mut writer)
-        .await?;
+    MIGRATOR.run(&mut writer).await?;
     let reads = SqlitePoolOptions::new()
         .min_connections(1)
         .max_connections(4)
@@ -32,5 +34,6 @@ pub async fn open(url: &str) -> StoreResult<SqlStore<Sqlite>> {
     Ok(SqlStore::new(
         reads,
         Writer::Batched(BatchWriter::start(writer, Sqlite::BEGIN)),
+        &MIGRATOR,
     ))
 }

@@ -8,9 +8,20 @@ use crate::error::StoreResult;
 use crate::model::*;
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: crate::moderation_context::ModerationContext + Send + Sync + 'static {
     /// "sqlite" or "postgres", for logs and `doctor`.
     fn backend(&self) -> &'static str;
+    /// Whether the database answers, and which migrations it lacks or has that this
+    /// binary does not know (a newer node migrated it).
+    async fn readiness(&self) -> StoreResult<Readiness>;
+    /// Connections of the read pool (on PostgreSQL, the pool every query uses).
+    fn pool_use(&self) -> PoolUse;
+    /// Tells every node sharing the database (PostgreSQL NOTIFY); false on SQLite,
+    /// where this is the only node.
+    async fn notify_nodes(&self, message: String) -> StoreResult<bool>;
+    /// Hears every node's messages in commit order, this node's own included
+    /// (PostgreSQL LISTEN); None on SQLite.
+    async fn listen_nodes(&self) -> StoreResult<Option<crate::nodes::NodeFeed>>;
 
     /// Bulk import in one transaction (`parley import`); see [`crate::import`].
     fn importer(&self) -> &dyn crate::import::ImportStore;
@@ -40,6 +51,8 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
     ) -> StoreResult<Story>;
     async fn story_by_id(&self, id: i64) -> StoreResult<Option<Story>>;
+    /// Just the story's version counter: the cheap freshness check of cached pages.
+    async fn story_version(&self, id: i64) -> StoreResult<Option<i64>>;
     async fn story_by_url(&self, site_id: i64, url: &str) -> StoreResult<Option<Story>>;
     async fn story_by_slug(&self, site_id: i64, slug: &str) -> StoreResult<Option<Story>>;
     /// Newest first, at most `limit`.
@@ -113,6 +126,9 @@ pub trait Store: Send + Sync + 'static {
     // ---- comments: reads ----
     async fn comment_by_id(&self, id: i64) -> StoreResult<Option<Comment>>;
     async fn comments_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<Comment>>;
+    /// The comment as readers see it: published, or a tombstone (a deleted comment, or
+    /// one taken off the page that still has visible replies); None otherwise.
+    async fn public_comment(&self, id: i64) -> StoreResult<Option<Comment>>;
     /// Publicly visible top-level comments after `after`, in `sort` order, at most `limit`.
     async fn top_level_page(
         &self,
@@ -161,6 +177,18 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<User>;
     /// Newest first.
     async fn moderation_queue(&self, query: QueueQuery) -> StoreResult<Vec<Comment>>;
+    /// Closes the site's open stories published before `published_before` — only story
+    /// `only` when given, never those in `except` — and audits each under the rule
+    /// `auto_close`; returns the ids it closed. Nodes may race on it: each story is
+    /// closed, and audited, by exactly one of them.
+    async fn auto_close_stories(
+        &self,
+        site_id: i64,
+        published_before: i64,
+        only: Option<i64>,
+        except: Vec<i64>,
+        now: i64,
+    ) -> StoreResult<Vec<i64>>;
     /// A site's audit log, newest first, optionally for one kind of target or one target.
     async fn audit_log(
         &self,
@@ -169,4 +197,28 @@ pub trait Store: Send + Sync + 'static {
         target_id: Option<i64>,
         limit: i64,
     ) -> StoreResult<Vec<AuditEntry>>;
+
+    // ---- feeds (Atom): implemented in sql/feeds.rs ----
+    /// A story's published comments and replies, newest first, at most `limit`.
+    async fn feed_story_comments(&self, story_id: i64, limit: i64) -> StoreResult<Vec<Comment>>;
+    /// A site's published featured comments across its stories, newest first, at most `limit`.
+    async fn feed_featured_comments(&self, site_id: i64, limit: i64) -> StoreResult<Vec<Comment>>;
+
+    // ---- readers' own data: implemented in sql/account_data.rs ----
+    /// Everything stored about a reader and by them (profile, comments with revisions,
+    /// reactions, reports they filed); None for an unknown or deleted account.
+    async fn account_data(
+        &self,
+        user_id: i64,
+    ) -> StoreResult<Option<crate::account_data::AccountData>>;
+    /// Deletes a reader's account in one transaction: their comments become tombstones
+    /// or are removed (`fate`), their reactions and reports go (counts fixed), every
+    /// session ends, the row is anonymised and can never sign in again, and the audit
+    /// log keeps its entries without their name or email. NotFound if already deleted.
+    async fn delete_account(
+        &self,
+        user_id: i64,
+        fate: parley_core::moderation::OnAccountDelete,
+        now: i64,
+    ) -> StoreResult<crate::account_data::AccountDeletion>;
 }

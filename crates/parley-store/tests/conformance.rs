@@ -56,6 +56,10 @@ conformance! {
     author_activity_counts_approved_and_recent_comments,
     site_settings_round_trip_and_audit_can_be_recorded,
     approving_and_rejecting_fix_counts_resolve_reports_and_audit,
+    a_rejected_comment_with_replies_stays_as_a_placeholder,
+    auto_close_closes_old_open_stories_once_and_audits_them,
+    readiness_compares_applied_migrations_with_the_binarys,
+    nodes_hear_each_others_messages_in_order,
     user_status_changes_are_audited_and_queues_filter,
     // comments: editing
     editing_keeps_the_previous_text_as_a_revision,
@@ -1620,6 +1624,7 @@ enum Op {
     Reply { user: usize, to: Target },
     Delete { which: Target },
     React { user: usize, to: Target },
+    Decide { which: Target, approve: bool },
 }
 
 /// A comment the sequence created.
@@ -1654,6 +1659,10 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0..USERS).prop_map(|user| Op::Post { user }),
         8 => (0..USERS, reply_target()).prop_map(|(user, to)| Op::Reply { user, to }),
         4 => delete_target().prop_map(|which| Op::Delete { which }),
+        2 => (delete_target(), any::<bool>()).prop_map(|(which, approve)| Op::Decide {
+            which,
+            approve
+        }),
         1 => (0..USERS, any::<Index>()).prop_map(|(user, to)| Op::React {
             user,
             to: Target::Any(to)
@@ -1767,6 +1776,22 @@ async fn apply_and_check(db: TestDb, ops: Vec<Op>) {
                     Err(e) => panic!("step {step}: unexpected error reacting: {e:?}"),
                 }
             }
+            Op::Decide { which, approve } => {
+                let Some(Made { id, .. }) = pick(&created, &deleted, which) else {
+                    continue;
+                };
+                match store
+                    .decide_comment(decision(id, *approve, w.carol.id, now))
+                    .await
+                {
+                    Ok(_)
+                    | Err(StoreError::Refused {
+                        code: "comment_deleted" | "parent_not_published",
+                        ..
+                    }) => {}
+                    Err(e) => panic!("step {step}: unexpected error deciding: {e:?}"),
+                }
+            }
         }
     }
 
@@ -1778,10 +1803,7 @@ async fn apply_and_check(db: TestDb, ops: Vec<Op>) {
         "every created comment can be read back"
     );
     let by_id: HashMap<i64, &Comment> = rows.iter().map(|c| (c.id, c)).collect();
-    let visible = |c: &Comment| {
-        c.status == CommentStatus::Published
-            || (c.status == CommentStatus::Deleted && c.reply_count > 0)
-    };
+    let visible = |c: &Comment| c.status == CommentStatus::Published || c.reply_count > 0;
 
     let mut children: BTreeMap<i64, Vec<&Comment>> = BTreeMap::new();
     for c in &rows {
@@ -2219,4 +2241,197 @@ async fn user_status_changes_are_audited_and_queues_filter(db: TestDb) {
             .unwrap()
             .is_empty()
     );
+}
+
+async fn a_rejected_comment_with_replies_stays_as_a_placeholder(db: TestDb) {
+    let store = &*db.store;
+    let w = world(store).await;
+    let top = post(store, w.story.id, &w.alice, None, "abusive top").await;
+    let reply = post(store, w.story.id, &w.bob, Some(top.id), "a fair answer").await;
+    let before = story(store, w.story.id).await;
+
+    store
+        .decide_comment(decision(top.id, false, w.carol.id, T0 + 5_000))
+        .await
+        .unwrap();
+    let after = story(store, w.story.id).await;
+    assert_eq!(after.comment_count, before.comment_count - 1);
+    assert!(after.version > before.version);
+
+    // Readers see a tombstone in its place, without text or author, and the reply under it.
+    let page = store
+        .top_level_page(w.story.id, CommentSort::Newest, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&page), vec![top.id]);
+    let shown = &page[0];
+    assert_eq!(shown.status, CommentStatus::Deleted);
+    assert_eq!(
+        (shown.body_src.as_str(), shown.body_html.as_str()),
+        ("", "")
+    );
+    assert_eq!(shown.author_id, None);
+    assert_eq!(shown.author_name, None);
+    let replies = store
+        .replies_for_roots(&[top.id], 10, MAX_DEPTH)
+        .await
+        .unwrap();
+    assert_eq!(ids(&replies), vec![reply.id]);
+    assert_eq!(
+        replies[0].parent_author_name, None,
+        "no name of a removed comment"
+    );
+    let public = store.public_comment(top.id).await.unwrap().unwrap();
+    assert_eq!(public.status, CommentStatus::Deleted);
+    assert!(public.body_html.is_empty());
+    // Moderators still have the whole comment.
+    assert_eq!(comment(store, top.id).await.status, CommentStatus::Rejected);
+    assert_eq!(comment(store, top.id).await.body_src, "abusive top");
+
+    // The reply goes too: nothing is left to show, the placeholder leaves the page.
+    store
+        .decide_comment(decision(reply.id, false, w.carol.id, T0 + 6_000))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .top_level_page(w.story.id, CommentSort::Newest, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(comment(store, top.id).await.reply_count, 0);
+    assert!(store.public_comment(top.id).await.unwrap().is_none());
+
+    // Approving both brings the thread back as it was.
+    store
+        .decide_comment(decision(top.id, true, w.carol.id, T0 + 7_000))
+        .await
+        .unwrap();
+    store
+        .decide_comment(decision(reply.id, true, w.carol.id, T0 + 8_000))
+        .await
+        .unwrap();
+    assert_eq!(comment(store, top.id).await.reply_count, 1);
+    assert_eq!(
+        story(store, w.story.id).await.comment_count,
+        before.comment_count
+    );
+    let shown = &store
+        .top_level_page(w.story.id, CommentSort::Newest, None, 10)
+        .await
+        .unwrap()[0];
+    assert_eq!(shown.status, CommentStatus::Published);
+    assert_eq!(shown.body_src, "abusive top");
+}
+
+async fn auto_close_closes_old_open_stories_once_and_audits_them(db: TestDb) {
+    let store = db.store.clone();
+    let w = world(&*store).await;
+    let mut old = Vec::new();
+    for n in 2..6 {
+        let mut fields = story_fields(n);
+        fields.published_at = T0 - 10 * 86_400_000;
+        old.push(
+            store
+                .create_story(w.site.id, fields, String::new(), T0)
+                .await
+                .unwrap(),
+        );
+    }
+    let fresh = &w.story;
+    let cutoff = T0 - 86_400_000;
+    let before = story(&*store, old[0].id).await;
+
+    // Only one story, then all but one, then two callers racing for the rest.
+    let closed = store
+        .auto_close_stories(w.site.id, cutoff, Some(old[0].id), Vec::new(), T0 + 1)
+        .await
+        .unwrap();
+    assert_eq!(closed, vec![old[0].id]);
+    let closed = store
+        .auto_close_stories(w.site.id, cutoff, None, vec![old[3].id], T0 + 2)
+        .await
+        .unwrap();
+    assert_eq!(closed, vec![old[1].id, old[2].id]);
+    let (a, b) = tokio::join!(
+        store.auto_close_stories(w.site.id, cutoff, None, Vec::new(), T0 + 3),
+        store.auto_close_stories(w.site.id, cutoff, None, Vec::new(), T0 + 3),
+    );
+    let mut both = a.unwrap();
+    both.extend(b.unwrap());
+    assert_eq!(both, vec![old[3].id], "closed once between the two callers");
+
+    let after = story(&*store, old[0].id).await;
+    assert!(after.fields.is_closed);
+    assert!(
+        after.version > before.version,
+        "cached pages must see the change"
+    );
+    assert!(
+        !story(&*store, fresh.id).await.fields.is_closed,
+        "too young"
+    );
+    for s in &old {
+        let audit = store.audit_for("story", s.id).await.unwrap();
+        assert_eq!(audit.len(), 1, "one audit entry for story {}", s.id);
+        assert_eq!(audit[0].action, "close");
+        assert_eq!(audit[0].actor_rule.as_deref(), Some("auto_close"));
+        assert_eq!(audit[0].actor_id, None);
+        assert_eq!(audit[0].site_id, Some(w.site.id));
+    }
+    // Nothing left to do.
+    assert!(
+        store
+            .auto_close_stories(w.site.id, cutoff, None, Vec::new(), T0 + 4)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn readiness_compares_applied_migrations_with_the_binarys(db: TestDb) {
+    let ready = db.store.readiness().await.unwrap();
+    assert!(ready.is_current(), "{ready:?}");
+    let pool = db.store.pool_use();
+    assert!(pool.max >= 1 && pool.idle <= pool.open && pool.open <= pool.max, "{pool:?}");
+
+    // A newer node migrated the database further.
+    db.exec(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         SELECT 99990101, 'from the future', success, checksum, execution_time \
+         FROM _sqlx_migrations WHERE version = 1",
+    )
+    .await;
+    let ready = db.store.readiness().await.unwrap();
+    assert_eq!(ready.unknown, vec![99990101]);
+    assert!(ready.pending.is_empty());
+    assert!(!ready.is_current());
+
+    // A migration this binary has is missing.
+    db.exec("DELETE FROM _sqlx_migrations WHERE version = 99990101")
+        .await;
+    db.exec("DELETE FROM _sqlx_migrations WHERE version = 2").await;
+    let ready = db.store.readiness().await.unwrap();
+    assert_eq!(ready.pending, vec![2]);
+    assert!(!ready.is_current());
+}
+
+async fn nodes_hear_each_others_messages_in_order(db: TestDb) {
+    let store = &*db.store;
+    let Some(mut feed) = store.listen_nodes().await.unwrap() else {
+        // SQLite: one node, nobody to tell.
+        assert_eq!(store.backend(), "sqlite");
+        assert!(!store.notify_nodes("hello".into()).await.unwrap());
+        return;
+    };
+    for n in 0..50 {
+        assert!(store.notify_nodes(format!("m{n}")).await.unwrap());
+    }
+    for n in 0..50 {
+        let heard = tokio::time::timeout(std::time::Duration::from_secs(10), feed.recv())
+            .await
+            .expect("heard in time");
+        assert_eq!(heard, Some(parley_store::nodes::NodeMessage::Message(format!("m{n}"))));
+    }
 }

@@ -76,6 +76,11 @@ pub static PARLEY_CSS: Asset = asset!("parley.css", CSS, false);
 pub static PARLEY_JS: Asset = asset!("parley.js", JS, false);
 pub static EMBED_JS: Asset = asset!("embed.js", JS, true);
 pub static COUNT_JS: Asset = asset!("count.js", JS, true);
+/// The moderators' pages: keyboard shortcuts and live queues, and their styles.
+pub static MODERATION_JS: Asset = asset!("moderation.js", JS, false);
+pub static MODERATION_CSS: Asset = asset!("moderation.css", CSS, false);
+/// The story form's live preview (staff pages only).
+pub static WRITE_JS: Asset = asset!("write.js", JS, false);
 /// Illustrations for the demo content, drawn for Parley.
 pub static DEMO_RIVERSIDE: Asset = asset!("demo/riverside-road.svg", SVG, false);
 pub static DEMO_LIBRARY: Asset = asset!("demo/library.svg", SVG, false);
@@ -84,6 +89,29 @@ static CSS_URL: LazyLock<String> =
     LazyLock::new(|| format!("/assets/parley.css?v={}", PARLEY_CSS.version()));
 static JS_URL: LazyLock<String> =
     LazyLock::new(|| format!("/assets/parley.js?v={}", PARLEY_JS.version()));
+
+static WRITE_JS_URL: LazyLock<String> =
+    LazyLock::new(|| format!("/assets/write.js?v={}", WRITE_JS.version()));
+
+/// The story form script's versioned URL.
+pub fn write_js_url() -> &'static str {
+    &WRITE_JS_URL
+}
+
+static MODERATION_JS_URL: LazyLock<String> =
+    LazyLock::new(|| format!("/assets/moderation.js?v={}", MODERATION_JS.version()));
+static MODERATION_CSS_URL: LazyLock<String> =
+    LazyLock::new(|| format!("/assets/moderation.css?v={}", MODERATION_CSS.version()));
+
+/// The moderation script's versioned URL.
+pub fn moderation_js_url() -> &'static str {
+    &MODERATION_JS_URL
+}
+
+/// The moderation stylesheet's versioned URL.
+pub fn moderation_css_url() -> &'static str {
+    &MODERATION_CSS_URL
+}
 
 /// The stylesheet's versioned URL, for `<link rel="stylesheet">` in page templates.
 pub fn css_url() -> &'static str {
@@ -109,6 +137,18 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/assets/parley.js",
             get(|q: RawQuery, h: HeaderMap| async move { serve(&PARLEY_JS, q, &h) }),
+        )
+        .route(
+            "/assets/write.js",
+            get(|q: RawQuery, h: HeaderMap| async move { serve(&WRITE_JS, q, &h) }),
+        )
+        .route(
+            "/assets/moderation.js",
+            get(|q: RawQuery, h: HeaderMap| async move { serve(&MODERATION_JS, q, &h) }),
+        )
+        .route(
+            "/assets/moderation.css",
+            get(|q: RawQuery, h: HeaderMap| async move { serve(&MODERATION_CSS, q, &h) }),
         )
         .route(
             "/assets/demo/riverside-road.svg",

@@ -1,7 +1,8 @@
 //! Rendered comment pages kept in memory per story. A write to a story drops its pages;
 //! a page computed while a write happened is not stored (generation check); entries
-//! also age out after a short TTL, which bounds staleness from writers in other
-//! processes.
+//! also age out after a short TTL. Each page remembers the story version it shows, so
+//! nodes sharing a database can check a hit against the version there (see
+//! `AppState::cached_page`) and never serve a page older than another node's write.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -13,6 +14,8 @@ use bytes::Bytes;
 pub struct CachedPage {
     pub body: Bytes,
     pub etag: String,
+    /// The story version the page shows.
+    pub version: i64,
     stored: Instant,
 }
 
@@ -39,10 +42,12 @@ impl PageCache {
         }
     }
 
-    pub fn get(&self, story: i64, key: &str) -> Option<CachedPage> {
+    /// The page under `key`, if fresh and (when `version` is given) of that version.
+    pub fn get(&self, story: i64, key: &str, version: Option<i64>) -> Option<CachedPage> {
         let map = self.stories.read().unwrap_or_else(|p| p.into_inner());
         let page = map.get(&story)?.pages.get(key)?;
-        (page.stored.elapsed() < self.ttl).then(|| page.clone())
+        (page.stored.elapsed() < self.ttl && version.is_none_or(|v| v == page.version))
+            .then(|| page.clone())
     }
 
     /// The story's generation now; pass it back to `put`.
@@ -51,7 +56,15 @@ impl PageCache {
         map.get(&story).map_or(0, |s| s.generation)
     }
 
-    pub fn put(&self, story: i64, generation: u64, key: String, body: Bytes, etag: String) {
+    pub fn put(
+        &self,
+        story: i64,
+        generation: u64,
+        version: i64,
+        key: String,
+        body: Bytes,
+        etag: String,
+    ) {
         let mut map = self.stories.write().unwrap_or_else(|p| p.into_inner());
         if !map.contains_key(&story) && map.len() >= self.max_stories {
             // Crude but bounded: start over rather than track recency on the hot path.
@@ -69,6 +82,7 @@ impl PageCache {
             CachedPage {
                 body,
                 etag,
+                version,
                 stored: Instant::now(),
             },
         );
@@ -91,22 +105,31 @@ mod tests {
         let cache = PageCache::new(Duration::from_secs(60), 10);
         let g = cache.generation(1);
         cache.invalidate(1);
-        cache.put(1, g, "k".into(), Bytes::from_static(b"old"), "e".into());
-        assert!(cache.get(1, "k").is_none());
+        cache.put(1, g, 1, "k".into(), Bytes::from_static(b"old"), "e".into());
+        assert!(cache.get(1, "k", None).is_none());
         let g = cache.generation(1);
-        cache.put(1, g, "k".into(), Bytes::from_static(b"new"), "e".into());
+        cache.put(1, g, 2, "k".into(), Bytes::from_static(b"new"), "e".into());
         assert_eq!(
-            cache.get(1, "k").map(|p| p.body),
+            cache.get(1, "k", None).map(|p| p.body),
             Some(Bytes::from_static(b"new"))
         );
         cache.invalidate(1);
-        assert!(cache.get(1, "k").is_none());
+        assert!(cache.get(1, "k", None).is_none());
+    }
+
+    #[test]
+    fn a_hit_of_another_version_is_a_miss() {
+        let cache = PageCache::new(Duration::from_secs(60), 10);
+        cache.put(1, 0, 7, "k".into(), Bytes::from_static(b"v7"), "e".into());
+        assert!(cache.get(1, "k", Some(7)).is_some());
+        assert!(cache.get(1, "k", Some(8)).is_none());
+        assert!(cache.get(1, "k", None).is_some());
     }
 
     #[test]
     fn pages_expire() {
         let cache = PageCache::new(Duration::from_millis(0), 10);
-        cache.put(1, 0, "k".into(), Bytes::new(), "e".into());
-        assert!(cache.get(1, "k").is_none());
+        cache.put(1, 0, 1, "k".into(), Bytes::new(), "e".into());
+        assert!(cache.get(1, "k", None).is_none());
     }
 }

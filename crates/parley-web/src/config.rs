@@ -26,6 +26,8 @@ pub struct WebConfig {
     pub signin_failures_per_account: u32,
     pub signin_failures_per_ip: u32,
     pub signin_window: Duration,
+    /// How often background jobs (story auto-close, session sweep) run.
+    pub jobs_every: Duration,
 }
 
 impl Default for WebConfig {
@@ -46,6 +48,7 @@ impl Default for WebConfig {
             signin_failures_per_account: 5,
             signin_failures_per_ip: 30,
             signin_window: Duration::from_secs(15 * 60),
+            jobs_every: Duration::from_secs(60),
         }
     }
 }

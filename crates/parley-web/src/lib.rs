@@ -9,7 +9,12 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod fanout;
+pub mod jobs;
+pub mod metrics;
 pub mod pages;
+pub mod publish;
+pub mod rate;
 pub mod service;
 pub mod view;
 
@@ -42,6 +47,9 @@ pub struct AppState {
     pub account_throttle: Arc<Throttle>,
     pub ip_throttle: Arc<Throttle>,
     pub events: Arc<events::EventBus>,
+    pub metrics: Arc<metrics::Metrics>,
+    /// Comments posted per network address, for the pipeline's address rate limit.
+    pub posts_by_address: Arc<rate::PostsByAddress>,
     /// Compiled moderation rules by policy: compiling a 5,000-word list takes
     /// milliseconds, too much to repeat on every post.
     pub rules: Arc<
@@ -68,6 +76,8 @@ impl AppState {
             sites: Arc::default(),
             pages: Arc::default(),
             events: Arc::new(events::EventBus::new(now_ms())),
+            posts_by_address: Arc::new(rate::PostsByAddress::new(Duration::from_secs(60))),
+            metrics: Arc::default(),
             rules: Arc::default(),
         }
     }
@@ -96,6 +106,17 @@ impl AppState {
         Ok(site)
     }
 
+    /// A cached page of `story`. With other nodes on the same database (PostgreSQL)
+    /// their writes may not have reached this node's cache yet, so a hit is checked
+    /// against the story's version there: one primary-key read instead of a render.
+    pub async fn cached_page(&self, story: i64, key: &str) -> Option<cache::CachedPage> {
+        if self.store.backend() == "sqlite" {
+            return self.cache.get(story, key, None);
+        }
+        let version = self.store.story_version(story).await.ok()??;
+        self.cache.get(story, key, Some(version))
+    }
+
     pub async fn story(&self, id: i64) -> ApiResult<Story> {
         self.store
             .story_by_id(id)
@@ -118,7 +139,13 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .merge(assets::routes())
         .route("/healthz", axum::routing::get(api::meta::healthz))
+        .route("/readyz", axum::routing::get(api::meta::readyz))
+        .route("/metrics", axum::routing::get(metrics::scrape))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(axum::middleware::map_response(uniform_errors))
         .layer(axum::middleware::from_fn(assets::public_cors))
         .layer(DefaultBodyLimit::max(limit))
@@ -174,14 +201,22 @@ async fn uniform_errors(response: Response<Body>) -> Response<Body> {
     fixed
 }
 
-/// Serves until `shutdown` completes, then finishes in-flight requests.
+/// Serves, and runs the background jobs, until `shutdown` completes; then finishes
+/// in-flight requests.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let fanout = fanout::connect(&state).await.map_err(|e| {
+        std::io::Error::other(format!("listening for the other nodes' live updates: {e}"))
+    })?;
+    let jobs = jobs::spawn(state.clone());
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    jobs.abort();
+    drop(fanout);
+    served
 }

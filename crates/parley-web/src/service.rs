@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::time::Duration;
 
 use axum::http::StatusCode;
 use parley_core::cursor::ReplyCursor;
@@ -15,7 +16,8 @@ use parley_store::{
 
 use crate::auth::{hash_password, new_token, verify_password};
 use crate::error::{ApiError, ApiResult};
-use crate::events::{EventKind, StoryEvent};
+use crate::metrics::CommentOutcome;
+use crate::events::{EventKind, ModerationEvent, ModerationKind, StoryEvent};
 use crate::{AppState, now_ms};
 
 /// A top-level (or featured) comment with its first replies, nested.
@@ -194,13 +196,12 @@ pub async fn replies_after(
     Ok((found, next))
 }
 
-/// A comment readers may see (published, or a tombstone).
+/// A comment as readers may see it (published, or a tombstone).
 pub async fn visible_comment(state: &AppState, id: i64) -> ApiResult<Comment> {
     state
         .store
-        .comment_by_id(id)
+        .public_comment(id)
         .await?
-        .filter(|c| c.status.is_visible())
         .ok_or_else(|| ApiError::not_found("comment"))
 }
 
@@ -220,6 +221,40 @@ pub(crate) fn announce(
         author_id: c.author_id,
         reaction_count,
     });
+}
+
+/// Tells the site's moderators' live queues that `c` changed (it may have entered or
+/// left a queue).
+pub(crate) fn announce_moderation(
+    state: &AppState,
+    site_id: i64,
+    kind: ModerationKind,
+    c: &Comment,
+) {
+    state.events.publish_moderation(ModerationEvent {
+        id: 0,
+        kind,
+        site_id,
+        story_id: c.story_id,
+        comment_id: c.id,
+        status: c.status.as_str().into(),
+    });
+}
+
+fn new_comment_kind(c: &Comment) -> ModerationKind {
+    if c.status == CommentStatus::Pending {
+        ModerationKind::Held
+    } else {
+        ModerationKind::Published
+    }
+}
+
+fn edit_kind(c: &Comment) -> ModerationKind {
+    if c.status == CommentStatus::Pending {
+        ModerationKind::Held
+    } else {
+        ModerationKind::Edited
+    }
 }
 
 /// The site's settings JSON as an object (empty when unset or unreadable).
@@ -301,6 +336,7 @@ async fn moderate(
     story: &Story,
     body: &str,
     edited: Option<i64>,
+    ip: Option<IpAddr>,
 ) -> ApiResult<Ruling> {
     let policy = story_policy(state, story).await?;
     let rules = compiled_rules(state, policy)
@@ -319,6 +355,7 @@ async fn moderate(
         author_status: author.status,
         approved_count: activity.approved_count,
         recent_count: activity.recent_count,
+        ip_recent_count: ip.map_or(0, |ip| state.posts_by_address.recent(ip)),
         last_body: activity.last_body.as_deref(),
     };
     let decision = moderation::run(&facts, &rules);
@@ -330,6 +367,9 @@ async fn moderate(
             reasons: decision.reasons_text(),
         }),
         Verdict::Reject => {
+            if edited.is_none() {
+                state.metrics.comment(CommentOutcome::Rejected);
+            }
             let Some(why) = decision.reasons.last() else {
                 return Err(ApiError::Internal("a reject without a reason".into()));
             };
@@ -383,13 +423,14 @@ pub async fn post_comment(
     story_id: i64,
     body: &str,
     parent_id: Option<i64>,
+    ip: IpAddr,
 ) -> ApiResult<Comment> {
     let body = CommentBody::parse(body, state.config.max_comment_chars)?;
     let story = state.story(story_id).await?;
     if story.site_id != author.site_id {
         return Err(ApiError::forbidden("your account belongs to another site"));
     }
-    let ruling = moderate(state, author, &story, body.as_str(), None).await?;
+    let ruling = moderate(state, author, &story, body.as_str(), None, Some(ip)).await?;
     let comment = state
         .store
         .create_comment_ruled(
@@ -405,9 +446,14 @@ pub async fn post_comment(
             ruling,
         )
         .await?;
+    state.posts_by_address.note(ip);
     if comment.status == CommentStatus::Published {
+        state.metrics.comment(CommentOutcome::Published);
         announce(state, EventKind::CommentPublished, &comment, None);
+    } else {
+        state.metrics.comment(CommentOutcome::Held);
     }
+    announce_moderation(state, author.site_id, new_comment_kind(&comment), &comment);
     Ok(comment)
 }
 
@@ -418,7 +464,7 @@ pub async fn edit_comment(
     body: &str,
 ) -> ApiResult<Comment> {
     let body = CommentBody::parse(body, state.config.max_comment_chars)?;
-    let window_ms = i64::try_from(state.config.edit_window.as_millis()).unwrap_or(i64::MAX);
+    let mut window_ms = ms(state.config.edit_window);
     let before = state.store.comment_by_id(id).await?;
     let was_published = before
         .as_ref()
@@ -430,7 +476,10 @@ pub async fn edit_comment(
                 && matches!(c.status, CommentStatus::Published | CommentStatus::Pending) =>
         {
             let story = state.story(c.story_id).await?;
-            moderate(state, editor, &story, body.as_str(), Some(id)).await?
+            if let Some(secs) = story_policy(state, &story).await?.edit_window_secs {
+                window_ms = ms(Duration::from_secs(secs));
+            }
+            moderate(state, editor, &story, body.as_str(), Some(id), None).await?
         }
         _ => Ruling::default(),
     };
@@ -454,12 +503,14 @@ pub async fn edit_comment(
         // Held by moderation: off the page until a moderator approves it.
         announce(state, EventKind::CommentDeleted, &comment, None);
     }
+    announce_moderation(state, editor.site_id, edit_kind(&comment), &comment);
     Ok(comment)
 }
 
 pub async fn delete_comment(state: &AppState, author: &User, id: i64) -> ApiResult<Comment> {
     let comment = state.store.delete_comment(id, author.id, now_ms()).await?;
     announce(state, EventKind::CommentDeleted, &comment, None);
+    announce_moderation(state, author.site_id, ModerationKind::Deleted, &comment);
     Ok(comment)
 }
 
@@ -509,6 +560,9 @@ pub async fn report(
             now: now_ms(),
         })
         .await?;
+    if let Some(comment) = state.store.comment_by_id(id).await? {
+        announce_moderation(state, reader.site_id, ModerationKind::Reported, &comment);
+    }
     Ok(())
 }
 
@@ -544,6 +598,12 @@ pub async fn set_featured(
         EventKind::CommentUnfeatured
     };
     announce(state, kind, &comment, None);
+    let kind = if featured {
+        ModerationKind::Featured
+    } else {
+        ModerationKind::Unfeatured
+    };
+    announce_moderation(state, editor.site_id, kind, &comment);
     Ok(comment)
 }
 
@@ -623,4 +683,9 @@ pub async fn start_session(state: &AppState, user: &User) -> ApiResult<String> {
         .create_session(&hash, user.id, now, now.saturating_add(ttl))
         .await?;
     Ok(token)
+}
+
+/// A duration in milliseconds, saturating.
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }

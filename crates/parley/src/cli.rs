@@ -38,6 +38,9 @@ pub struct Cli {
 enum Command {
     /// Run the web server (runs migrations first).
     Serve(ServeArgs),
+    /// Check the settings `serve` would run with, and the database, without changing
+    /// anything; says what is wrong in plain words (exit status 1 when something is).
+    Doctor(ServeArgs),
     /// Create or update the database schema, then exit.
     Migrate,
     /// Manage accounts.
@@ -55,6 +58,9 @@ enum Command {
     /// Import conversations from Disqus, WordPress or a news page's text.
     #[command(subcommand)]
     Import(crate::import_cmd::ImportCommand),
+    /// Write the whole database to a backup file (see docs/BACKUP.md); restore it with
+    /// `parley import backup FILE`.
+    Export(crate::backup_cmd::ExportArgs),
 }
 
 #[derive(Subcommand)]
@@ -69,7 +75,7 @@ enum WordlistCommand {
 }
 
 #[derive(Args, Default)]
-struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Address to listen on. [default: 127.0.0.1:8080]
     #[arg(long, env = "PARLEY_LISTEN")]
     listen: Option<String>,
@@ -113,11 +119,15 @@ struct ServeArgs {
     /// Log format. [default: text]
     #[arg(long, env = "PARLEY_LOG_FORMAT", value_enum)]
     log_format: Option<LogFormat>,
+    /// How often background jobs (story auto-close, session sweep) run, in
+    /// milliseconds. [default: 60000]
+    #[arg(long, env = "PARLEY_JOBS_EVERY_MS", hide = true)]
+    jobs_every_ms: Option<u64>,
 }
 
 #[derive(Clone, Copy, ValueEnum, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
-enum LogFormat {
+pub(crate) enum LogFormat {
     Text,
     Json,
 }
@@ -125,7 +135,7 @@ enum LogFormat {
 /// The TOML file: the same settings as the flags.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct FileSettings {
+pub(crate) struct FileSettings {
     database: Option<String>,
     listen: Option<String>,
     default_site: Option<String>,
@@ -208,6 +218,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         .unwrap_or_else(|| "sqlite://parley.db".into());
     match cli.command {
         Command::Serve(args) => serve(args, file, &database).await,
+        Command::Doctor(args) => crate::doctor::run(args, file, &database).await,
         Command::Migrate => {
             let store = open(&database).await?;
             println!("database is up to date ({})", store.backend());
@@ -236,6 +247,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Wordlist(WordlistCommand::Test { list }) => wordlist_test(&list),
         Command::Story(command) => crate::story_cmd::run(command, &database).await,
+        Command::Export(args) => crate::backup_cmd::export(&database, args).await,
         Command::Import(command) => {
             crate::import_cmd::run(command, &database, file.max_depth).await
         }
@@ -283,7 +295,7 @@ fn wordlist_test(path: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-fn check_origin(origin: &str) -> Result<()> {
+pub(crate) fn check_origin(origin: &str) -> Result<()> {
     let rest = origin
         .strip_prefix("https://")
         .or_else(|| origin.strip_prefix("http://"))
@@ -301,7 +313,7 @@ async fn open(database: &str) -> Result<std::sync::Arc<dyn Store>> {
 }
 
 /// The URL without a password, for messages.
-fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
             let creds = &url[s + 3..at];
@@ -381,12 +393,19 @@ fn init_logging(format: LogFormat) {
     };
 }
 
-async fn serve(args: ServeArgs, file: FileSettings, database: &str) -> Result<()> {
-    init_logging(
-        args.log_format
-            .or(file.log_format)
-            .unwrap_or(LogFormat::Text),
-    );
+/// What `serve` runs with, from its flags, the environment and the settings file.
+pub(crate) struct Resolved {
+    pub config: WebConfig,
+    pub addr: SocketAddr,
+    pub log_format: LogFormat,
+    pub demo: bool,
+}
+
+pub(crate) fn resolve(args: ServeArgs, file: FileSettings) -> Result<Resolved> {
+    let log_format = args
+        .log_format
+        .or(file.log_format)
+        .unwrap_or(LogFormat::Text);
     let defaults = WebConfig::default();
     let config = WebConfig {
         default_site: args.default_site.or(file.default_site),
@@ -421,6 +440,9 @@ async fn serve(args: ServeArgs, file: FileSettings, database: &str) -> Result<()
             .body_limit_bytes
             .or(file.body_limit_bytes)
             .unwrap_or(defaults.body_limit_bytes),
+        jobs_every: args
+            .jobs_every_ms
+            .map_or(defaults.jobs_every, Duration::from_millis),
         ..defaults
     };
     if config.max_comment_chars == 0
@@ -443,14 +465,29 @@ async fn serve(args: ServeArgs, file: FileSettings, database: &str) -> Result<()
     let addr: SocketAddr = listen
         .parse()
         .with_context(|| format!("{listen}: listen on HOST:PORT, e.g. 127.0.0.1:8080"))?;
+    Ok(Resolved {
+        config,
+        addr,
+        log_format,
+        demo: args.demo,
+    })
+}
+
+async fn serve(args: ServeArgs, file: FileSettings, database: &str) -> Result<()> {
+    let Resolved {
+        config,
+        addr,
+        log_format,
+        demo,
+    } = resolve(args, file)?;
+    init_logging(log_format);
     let store = open(database).await?;
-    if args.demo {
+    if demo {
         let summary = crate::demo::seed(store.as_ref())
             .await
             .context("loading the demo content")?;
         tracing::info!("{summary}");
     }
-    let sweeper = spawn_session_sweeper(store.clone());
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr}"))?;
@@ -462,22 +499,8 @@ async fn serve(args: ServeArgs, file: FileSettings, database: &str) -> Result<()
     println!("Parley is listening on http://{bound}");
     let state = AppState::new(store, config);
     parley_web::serve(listener, state, shutdown_signal()).await?;
-    sweeper.abort();
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Removes expired sessions every hour.
-fn spawn_session_sweeper(store: std::sync::Arc<dyn Store>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            tick.tick().await;
-            if let Err(e) = store.delete_expired_sessions(parley_web::now_ms()).await {
-                tracing::warn!(error = %e, "sweeping expired sessions");
-            }
-        }
-    })
 }
 
 async fn shutdown_signal() {

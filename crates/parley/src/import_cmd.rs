@@ -32,6 +32,8 @@ pub enum ImportCommand {
     Wordpress(ImportArgs),
     /// The plain text of a news page as a browser copies it (see docs/IMPORT.md).
     Text(TextArgs),
+    /// A backup written by `parley export`, into an empty database (see docs/BACKUP.md).
+    Backup(crate::backup_cmd::RestoreArgs),
 }
 
 #[derive(Args)]
@@ -63,6 +65,7 @@ const LISTED: usize = 50;
 pub async fn run(command: ImportCommand, database: &str, max_depth: Option<i64>) -> Result<()> {
     let max_depth = max_depth.unwrap_or(parley_web::WebConfig::default().max_depth);
     match command {
+        ImportCommand::Backup(args) => crate::backup_cmd::restore(database, args).await,
         ImportCommand::Disqus(args) => import_xml(Source::Disqus, args, database, max_depth).await,
         ImportCommand::Wordpress(args) => {
             import_xml(Source::Wordpress, args, database, max_depth).await

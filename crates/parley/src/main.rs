@@ -1,7 +1,9 @@
 //! The `parley` binary: command line, configuration, start-up and shutdown.
 
+mod backup_cmd;
 mod cli;
 mod demo;
+mod doctor;
 mod import_cmd;
 mod story_cmd;
 

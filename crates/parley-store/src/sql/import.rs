@@ -18,8 +18,9 @@ use crate::Backend;
 use crate::error::{StoreError, StoreResult};
 use crate::import::*;
 
-/// Comments per multi-row statement (9 parameters each, well under both limits).
-const CHUNK: usize = 400;
+/// Rows per multi-row statement. Small on purpose: SQLite finds each `$n` by a linear
+/// search of the statement's parameters, so binding costs grow with their square.
+const CHUNK: usize = 64;
 /// Entries a cache holds before it is written back and emptied.
 const CACHE_LIMIT: usize = 100_000;
 
@@ -745,7 +746,7 @@ where
                 (*id, p.reply_count)
             })
             .collect();
-        for chunk in dirty.chunks(1000) {
+        for chunk in dirty.chunks(CHUNK * 4) {
             let rows: Vec<String> = (0..chunk.len())
                 .map(|i| format!("(${}, ${})", i * 2 + 1, i * 2 + 2))
                 .collect();

@@ -4,6 +4,9 @@
 //! `crate::sqlite` and `crate::postgres`: connecting, pragmas, migrations, how writes
 //! are committed.
 
+mod feeds;
+mod account_data;
+mod backup;
 mod import;
 mod rows;
 pub(crate) mod writer;
@@ -12,10 +15,12 @@ use async_trait::async_trait;
 use futures::future::BoxFuture;
 use parley_core::thread::{CommentStatus, ParentFacts, Placement};
 use parley_core::{CommentSort, Cursor, Role, UserStatus, account::PostingRight};
+use sqlx::migrate::Migrator;
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 
 use crate::error::{StoreError, StoreResult, is_unique_violation};
 use crate::model::*;
+use crate::nodes::NodeFeed;
 use crate::store::Store;
 use rows::*;
 use writer::BatchWriter;
@@ -25,16 +30,37 @@ pub trait Backend: Database {
     const KIND: &'static str;
     /// Opens a transaction that will write (SQLite must take its write lock up front).
     const BEGIN: &'static str;
+
+    /// Tells every node sharing the database; false when there is no one to tell.
+    fn notify_nodes(pool: &Pool<Self>, message: String) -> BoxFuture<'_, StoreResult<bool>>;
+    /// Hears what every node tells, this one included; None without such a channel.
+    fn listen_nodes(pool: &Pool<Self>) -> BoxFuture<'_, StoreResult<Option<NodeFeed>>>;
 }
 
 impl Backend for sqlx::Sqlite {
     const KIND: &'static str = "sqlite";
     const BEGIN: &'static str = "BEGIN IMMEDIATE";
+
+    fn notify_nodes(_: &Pool<Self>, _: String) -> BoxFuture<'_, StoreResult<bool>> {
+        Box::pin(async { Ok(false) })
+    }
+
+    fn listen_nodes(_: &Pool<Self>) -> BoxFuture<'_, StoreResult<Option<NodeFeed>>> {
+        Box::pin(async { Ok(None) })
+    }
 }
 
 impl Backend for sqlx::Postgres {
     const KIND: &'static str = "postgres";
     const BEGIN: &'static str = "BEGIN";
+
+    fn notify_nodes(pool: &Pool<Self>, message: String) -> BoxFuture<'_, StoreResult<bool>> {
+        Box::pin(crate::postgres::notify_nodes(pool, message))
+    }
+
+    fn listen_nodes(pool: &Pool<Self>) -> BoxFuture<'_, StoreResult<Option<NodeFeed>>> {
+        Box::pin(async move { crate::postgres::listen_nodes(pool).await.map(Some) })
+    }
 }
 
 /// How writes reach the database.
@@ -48,6 +74,8 @@ pub(crate) enum Writer<DB: Database> {
 pub struct SqlStore<DB: Backend> {
     reads: Pool<DB>,
     writer: Writer<DB>,
+    /// The migrations this binary knows, for readiness checks.
+    known_migrations: Vec<i64>,
 }
 
 const COMMENT_SELECT: &str = "SELECT c.id, c.story_id, c.author_id, u.display_name AS author_name, \
@@ -59,8 +87,25 @@ const COMMENT_SELECT: &str = "SELECT c.id, c.story_id, c.author_id, u.display_na
      LEFT JOIN comments p ON p.id = c.parent_id \
      LEFT JOIN users pu ON pu.id = p.author_id";
 
-/// Part of the public thread: published, or a tombstone that still has visible replies.
-const VISIBLE: &str = "(c.status = 'published' OR (c.status = 'deleted' AND c.reply_count > 0))";
+/// `COMMENT_SELECT` as readers may see it: a comment that is in the thread only as a
+/// placeholder (rejected, or held again after an edit, with visible replies) comes out
+/// as a tombstone, without its text or author.
+const PUBLIC_COMMENT_SELECT: &str = "SELECT c.id, c.story_id, c.author_id, u.display_name AS author_name, \
+     u.role AS author_role, c.parent_id, pu.display_name AS parent_author_name, \
+     CASE WHEN p.status IN ('pending', 'rejected') THEN 'deleted' ELSE p.status END AS parent_status, \
+     c.root_id, c.depth, c.path, c.reply_count, c.reaction_count, \
+     CASE WHEN c.status = 'published' THEN c.status ELSE 'deleted' END AS status, c.featured, \
+     CASE WHEN c.status = 'published' THEN c.body_src ELSE '' END AS body_src, \
+     CASE WHEN c.status = 'published' THEN c.body_html ELSE '' END AS body_html, \
+     c.created_at, c.edited_at \
+     FROM comments c \
+     LEFT JOIN users u ON u.id = c.author_id \
+     LEFT JOIN comments p ON p.id = c.parent_id \
+     LEFT JOIN users pu ON pu.id = p.author_id";
+
+/// Part of the public thread: published, or a placeholder (deleted, rejected or held
+/// again after an edit) that still has visible replies.
+const VISIBLE: &str = "(c.status = 'published' OR c.reply_count > 0)";
 
 const STORY_COLUMNS: &str = "id, site_id, url, slug, headline, standfirst, body_md, body_html, \
      published_at, picture_url, picture_caption, picture_credit, is_closed, closed_message, \
@@ -81,8 +126,12 @@ fn placeholders(first: usize, n: usize) -> String {
 }
 
 impl<DB: Backend> SqlStore<DB> {
-    pub(crate) fn new(reads: Pool<DB>, writer: Writer<DB>) -> Self {
-        Self { reads, writer }
+    pub(crate) fn new(reads: Pool<DB>, writer: Writer<DB>, migrator: &Migrator) -> Self {
+        Self {
+            reads,
+            writer,
+            known_migrations: migrator.iter().map(|m| m.version).collect(),
+        }
     }
 
     pub fn read_pool(&self) -> &Pool<DB> {
@@ -494,15 +543,9 @@ where
         )
         .await?;
         if was == CommentStatus::Published && status == CommentStatus::Pending {
-            // Off the page until a moderator approves the new text.
-            if let Some(parent_id) = facts.parent_id {
-                sqlx::query::<DB>(
-                    "UPDATE comments SET reply_count = reply_count - 1 WHERE id = $1",
-                )
-                .bind(parent_id)
-                .execute(&mut *conn)
-                .await?;
-            }
+            // Off the page until a moderator approves the new text; its replies stay,
+            // under a placeholder.
+            Self::leave_thread(conn, &facts).await?;
             Self::bump_story(conn, facts.story_id, -1, edit.now).await?;
         } else if status == CommentStatus::Published {
             Self::bump_story(conn, facts.story_id, 0, edit.now).await?;
@@ -527,6 +570,41 @@ where
         Self::comment_in_tx(conn, edit.comment_id).await
     }
 
+    /// A published comment stops being published (deleted, rejected or held again).
+    /// With visible replies it stays in the thread as a placeholder; without, it leaves,
+    /// and takes with it ancestors that were placeholders kept only for its sake.
+    async fn leave_thread(conn: &mut DB::Connection, facts: &CommentFactsRow) -> StoreResult<()> {
+        let mut gone = facts.reply_count == 0;
+        let mut parent = facts.parent_id;
+        while gone {
+            let Some(pid) = parent else { break };
+            let Some(p) = Self::facts(conn, pid).await? else {
+                break;
+            };
+            sqlx::query::<DB>("UPDATE comments SET reply_count = reply_count - 1 WHERE id = $1")
+                .bind(pid)
+                .execute(&mut *conn)
+                .await?;
+            gone = p.status() != CommentStatus::Published && p.reply_count == 1;
+            parent = p.parent_id;
+        }
+        Ok(())
+    }
+
+    /// A comment becomes published: unless it was already in the thread as a
+    /// placeholder, its (published) parent gains a visible reply.
+    async fn join_thread(conn: &mut DB::Connection, facts: &CommentFactsRow) -> StoreResult<()> {
+        if facts.reply_count == 0
+            && let Some(pid) = facts.parent_id
+        {
+            sqlx::query::<DB>("UPDATE comments SET reply_count = reply_count + 1 WHERE id = $1")
+                .bind(pid)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+
     async fn tx_delete_comment(
         conn: &mut DB::Connection,
         id: i64,
@@ -544,24 +622,7 @@ where
         .execute(&mut *conn)
         .await?;
         if was == CommentStatus::Published {
-            // A tombstone without replies leaves the public thread, and may take with it
-            // ancestors that were tombstones kept only for its sake.
-            let mut gone = facts.reply_count == 0;
-            let mut parent = facts.parent_id;
-            while gone {
-                let Some(pid) = parent else { break };
-                let Some(p) = Self::facts(conn, pid).await? else {
-                    break;
-                };
-                sqlx::query::<DB>(
-                    "UPDATE comments SET reply_count = reply_count - 1 WHERE id = $1",
-                )
-                .bind(pid)
-                .execute(&mut *conn)
-                .await?;
-                gone = p.status() == CommentStatus::Deleted && p.reply_count == 1;
-                parent = p.parent_id;
-            }
+            Self::leave_thread(conn, &facts).await?;
             Self::bump_story(conn, facts.story_id, -1, now).await?;
         }
         Self::audit(
@@ -766,16 +827,12 @@ where
         .bind(d.approve)
         .execute(&mut *conn)
         .await?;
+        match delta {
+            1 => Self::join_thread(conn, &facts).await?,
+            -1 => Self::leave_thread(conn, &facts).await?,
+            _ => {}
+        }
         if delta != 0 {
-            if let Some(parent_id) = facts.parent_id {
-                sqlx::query::<DB>(
-                    "UPDATE comments SET reply_count = reply_count + $2 WHERE id = $1",
-                )
-                .bind(parent_id)
-                .bind(delta)
-                .execute(&mut *conn)
-                .await?;
-            }
             Self::bump_story(conn, facts.story_id, delta, d.now).await?;
         }
         sqlx::query::<DB>(
@@ -1060,6 +1117,10 @@ where
     for<'r> CountRow: FromRow<'r, DB::Row>,
     for<'r> (i64,): FromRow<'r, DB::Row>,
     for<'r> (String,): FromRow<'r, DB::Row>,
+    // readers' own data (sql/account_data.rs)
+    for<'r> account_data::OwnCommentRow: FromRow<'r, DB::Row>,
+    for<'r> crate::account_data::OwnReaction: FromRow<'r, DB::Row>,
+    for<'r> crate::account_data::OwnReport: FromRow<'r, DB::Row>,
     // bulk import (sql/import.rs)
     for<'r> (String, i64): FromRow<'r, DB::Row>,
     for<'r> (i64, String): FromRow<'r, DB::Row>,
@@ -1068,6 +1129,33 @@ where
 {
     fn backend(&self) -> &'static str {
         DB::KIND
+    }
+
+    async fn readiness(&self) -> StoreResult<Readiness> {
+        let applied: Vec<(i64,)> =
+            sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+                .fetch_all(&self.reads)
+                .await?;
+        let applied: Vec<i64> = applied.into_iter().map(|(v,)| v).collect();
+        Ok(Readiness::compare(&self.known_migrations, &applied))
+    }
+
+    async fn notify_nodes(&self, message: String) -> StoreResult<bool> {
+        DB::notify_nodes(&self.reads, message).await
+    }
+
+    async fn listen_nodes(&self) -> StoreResult<Option<NodeFeed>> {
+        DB::listen_nodes(&self.reads).await
+    }
+
+    fn pool_use(&self) -> PoolUse {
+        let open = self.reads.size();
+        let idle = u32::try_from(self.reads.num_idle()).unwrap_or(u32::MAX);
+        PoolUse {
+            open,
+            idle: idle.min(open),
+            max: self.reads.options().get_max_connections(),
+        }
     }
 
     fn importer(&self) -> &dyn crate::import::ImportStore {
@@ -1175,6 +1263,16 @@ where
     ) -> StoreResult<Story> {
         self.write(move |conn| Box::pin(Self::tx_update_story(conn, id, fields, body_html, now)))
             .await
+    }
+
+    async fn story_version(&self, id: i64) -> StoreResult<Option<i64>> {
+        Ok(
+            sqlx::query_as::<DB, (i64,)>("SELECT version FROM stories WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.reads)
+                .await?
+                .map(|(v,)| v),
+        )
     }
 
     async fn story_by_id(&self, id: i64) -> StoreResult<Option<Story>> {
@@ -1454,6 +1552,17 @@ where
         Ok(self.comments_where(sql, vec![Arg::Int(id)]).await?.pop())
     }
 
+    async fn public_comment(&self, id: i64) -> StoreResult<Option<Comment>> {
+        let sql = format!(
+            "{PUBLIC_COMMENT_SELECT} WHERE c.id = $1 AND ({VISIBLE} OR c.status = 'deleted')"
+        );
+        Ok(self
+            .comments_where(sql, vec![Arg::Int(id)])
+            .await?
+            .into_iter()
+            .next())
+    }
+
     async fn comments_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<Comment>> {
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -1475,7 +1584,7 @@ where
     ) -> StoreResult<Vec<Comment>> {
         let (tail, mut extra) = top_level_order(sort, after);
         let sql = format!(
-            "{COMMENT_SELECT} WHERE c.story_id = $1 AND c.depth = 0 AND {VISIBLE} {tail} LIMIT $2"
+            "{PUBLIC_COMMENT_SELECT} WHERE c.story_id = $1 AND c.depth = 0 AND {VISIBLE} {tail} LIMIT $2"
         );
         let mut args = vec![Arg::Int(story_id), Arg::Int(limit)];
         args.append(&mut extra);
@@ -1491,7 +1600,7 @@ where
         if root_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let inner = COMMENT_SELECT.replacen(
+        let inner = PUBLIC_COMMENT_SELECT.replacen(
             "SELECT ",
             "SELECT ROW_NUMBER() OVER (PARTITION BY c.root_id ORDER BY c.path) AS rn, ",
             1,
@@ -1514,7 +1623,7 @@ where
         max_depth: i64,
     ) -> StoreResult<Vec<Comment>> {
         let sql = format!(
-            "{COMMENT_SELECT} WHERE c.root_id = $1 AND c.depth > 0 AND c.path > $2 AND c.depth <= $4 \
+            "{PUBLIC_COMMENT_SELECT} WHERE c.root_id = $1 AND c.depth > 0 AND c.path > $2 AND c.depth <= $4 \
              AND {VISIBLE} ORDER BY c.path LIMIT $3"
         );
         let args = vec![
@@ -1671,6 +1780,73 @@ where
         self.comments_where(sql, args).await
     }
 
+    async fn auto_close_stories(
+        &self,
+        site_id: i64,
+        published_before: i64,
+        only: Option<i64>,
+        except: Vec<i64>,
+        now: i64,
+    ) -> StoreResult<Vec<i64>> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                // One UPDATE claims the stories: a node that races us waits on the row
+                // locks, then finds them closed and skips them.
+                let mut sql = "UPDATE stories SET is_closed = TRUE, version = version + 1, \
+                               updated_at = $3 \
+                               WHERE site_id = $1 AND NOT is_closed AND published_at < $2"
+                    .to_owned();
+                let mut args = vec![Arg::Int(site_id), Arg::Int(published_before), Arg::Int(now)];
+                if let Some(id) = only {
+                    args.push(Arg::Int(id));
+                    sql.push_str(&format!(" AND id = ${}", args.len()));
+                }
+                if !except.is_empty() {
+                    sql.push_str(&format!(
+                        " AND id NOT IN ({})",
+                        placeholders(args.len() + 1, except.len())
+                    ));
+                    args.extend(except.iter().copied().map(Arg::Int));
+                }
+                sql.push_str(" RETURNING id");
+                let mut q = sqlx::query_as::<DB, (i64,)>(&sql);
+                for arg in args {
+                    q = match arg {
+                        Arg::Int(v) => q.bind(v),
+                        Arg::Text(v) => q.bind(v),
+                    };
+                }
+                let mut closed: Vec<i64> = q
+                    .fetch_all(&mut *conn)
+                    .await?
+                    .into_iter()
+                    .map(|(id,)| id)
+                    .collect();
+                closed.sort_unstable();
+                for &id in &closed {
+                    Self::audit(
+                        conn,
+                        AuditDraft {
+                            at: now,
+                            story_id: id,
+                            actor_id: None,
+                            actor_rule: Some("auto_close".to_owned()),
+                            action: "close",
+                            target_kind: "story",
+                            target_id: id,
+                            revision_id: None,
+                            reason: "closed automatically after the policy's number of days"
+                                .to_owned(),
+                        },
+                    )
+                    .await?;
+                }
+                Ok(closed)
+            })
+        })
+        .await
+    }
+
     async fn audit_log(
         &self,
         site_id: i64,
@@ -1712,5 +1888,35 @@ where
         .fetch_all(&self.reads)
         .await?;
         Ok(rows.into_iter().map(AuditEntry::from).collect())
+    }
+
+    // ---- feeds (Atom): see feeds.rs ----
+    async fn feed_story_comments(&self, story_id: i64, limit: i64) -> StoreResult<Vec<Comment>> {
+        SqlStore::feed_story_comments(self, story_id, limit).await
+    }
+
+    async fn feed_featured_comments(
+        &self,
+        site_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Comment>> {
+        SqlStore::feed_featured_comments(self, site_id, limit).await
+    }
+
+    // ---- readers' own data: implemented in sql/account_data.rs ----
+    async fn account_data(
+        &self,
+        user_id: i64,
+    ) -> StoreResult<Option<crate::account_data::AccountData>> {
+        self.read_account_data(user_id).await
+    }
+
+    async fn delete_account(
+        &self,
+        user_id: i64,
+        fate: parley_core::moderation::OnAccountDelete,
+        now: i64,
+    ) -> StoreResult<crate::account_data::AccountDeletion> {
+        self.remove_account(user_id, fate, now).await
     }
 }

@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::AppState;
 use crate::auth::{MaybeSignedIn, SignedIn};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::{ApiJson, ApiQuery, ClientIp};
 use crate::service::{self, Thread};
 use crate::view::{CommentView, ThreadView};
 
@@ -52,7 +52,7 @@ pub async fn page(
     let limit = service::check_limit(&state, q.limit)?;
     let cursor = q.cursor.unwrap_or_default();
     let key = format!("json|{}|{limit}|{cursor}", sort.as_str());
-    if let Some(hit) = state.cache.get(story_id, &key) {
+    if let Some(hit) = state.cached_page(story_id, &key).await {
         return Ok(cached_response(
             hit.body,
             &hit.etag,
@@ -77,7 +77,7 @@ pub async fn page(
     let etag = format!("\"c{story_id}-{}-{:x}\"", page.story.version, fnv(&key));
     state
         .cache
-        .put(story_id, generation, key, body.clone(), etag.clone());
+        .put(story_id, generation, page.story.version, key, body.clone(), etag.clone());
     Ok(cached_response(body, &etag, &headers, "application/json"))
 }
 
@@ -216,11 +216,12 @@ pub struct NewCommentBody {
 pub async fn create(
     State(state): State<AppState>,
     me: SignedIn,
+    ClientIp(ip): ClientIp,
     Path(story_id): Path<i64>,
     ApiJson(input): ApiJson<NewCommentBody>,
 ) -> ApiResult<impl IntoResponse> {
     let comment =
-        service::post_comment(&state, &me.user, story_id, &input.body, input.parent_id).await?;
+        service::post_comment(&state, &me.user, story_id, &input.body, input.parent_id, ip).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "comment": CommentView::from(&comment) })),

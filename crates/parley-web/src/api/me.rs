@@ -69,6 +69,7 @@ pub async fn export(State(state): State<AppState>, me: SignedIn) -> ApiResult<Re
 }
 
 #[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct DeleteAccount {
     #[serde(default)]
     pub password: Option<String>,

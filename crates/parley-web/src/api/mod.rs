@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod comments;
 pub mod events;
+pub mod me;
 pub mod meta;
 pub mod moderation;
 pub mod stories;
@@ -21,12 +22,14 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/sessions/current",
             axum::routing::delete(accounts::sign_out),
         )
-        .route("/api/v1/me", get(accounts::me))
+        .route("/api/v1/me", get(accounts::me).delete(me::delete))
+        .route("/api/v1/me/export", get(me::export))
         .route(
             "/api/v1/counts",
             get(stories::counts_get).post(stories::counts_post),
         )
         .route("/api/v1/stories", get(stories::find).post(stories::create))
+        .route("/api/v1/preview", post(stories::preview))
         .route(
             "/api/v1/stories/{id}",
             get(stories::get).patch(stories::update),
@@ -74,6 +77,16 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/moderation/users/{id}/lift", post(moderation::lift))
         .route("/api/v1/moderation/audit", get(moderation::audit))
+        .route("/api/v1/moderation/events", get(moderation::events))
+        .route("/api/v1/moderation/bulk", post(moderation::bulk))
+        .route(
+            "/api/v1/moderation/stories/{id}/close",
+            post(moderation::close_story),
+        )
+        .route(
+            "/api/v1/moderation/stories/{id}/reopen",
+            post(moderation::reopen_story),
+        )
         .route("/api/v1/sites/{name}/policy", put(moderation::put_policy))
         .route(
             "/api/v1/stories/{id}/policy",

@@ -750,17 +750,21 @@ pub async fn events(
     } else {
         sub.missed.iter().map(|e| moderation_sse(e)).collect()
     };
-    let replayed_up_to = sub.missed.last().map(|e| e.id).or(last).unwrap_or(0);
-    let live = BroadcastStream::new(sub.live).filter_map(move |item| async move {
-        match item {
-            Ok(e) if e.id <= replayed_up_to => None,
+    // Ids follow delivery order only per node; skip what was replayed by id.
+    let replayed: std::collections::HashSet<u64> = sub.missed.iter().map(|e| e.id).collect();
+    let live = BroadcastStream::new(sub.live).filter_map(move |item| {
+        std::future::ready(match item {
+            Ok(e) if replayed.contains(&e.id) => None,
             Ok(e) => Some(moderation_sse(&e)),
-            Err(BroadcastStreamRecvError::Lagged(_)) => {
-                Some(Event::default().event("reset").data("{}"))
-            }
-        }
+            Err(BroadcastStreamRecvError::Lagged(_)) => Some(Event::default().event("reset").data("{}")),
+        })
     });
-    let stream = futures::stream::iter(first).chain(live).map(Ok);
+    let open = state.metrics.sse_stream();
+    let stream = futures::stream::iter(first).chain(live).map(move |event| {
+        // Counted as open until the moderator goes and the stream is dropped.
+        let _open = &open;
+        Ok(event)
+    });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(20))))
 }
 

@@ -137,7 +137,7 @@ pub async fn embed_page(
     let key = format!("embed|{url}|{}|{}|{}", at.sort.as_str(), at.cursor, at.from);
     let csp = frame_ancestors(&allowed);
     if let Some(id) = state.pages.story_for_url(site.id, &url)
-        && let Some(hit) = state.cache.get(id, &key)
+        && let Some(hit) = state.cached_page(id, &key).await
     {
         return Ok(framed(public_page(hit.body, &hit.etag, &headers), &csp));
     }
@@ -170,7 +170,7 @@ pub async fn embed_page(
     let etag = format!("\"e{story_id}-{version}-{:x}\"", fnv(&key));
     state
         .cache
-        .put(story_id, generation, key, body.clone(), etag.clone());
+        .put(story_id, generation, version, key, body.clone(), etag.clone());
     Ok(framed(public_page(body, &etag, &headers), &csp))
 }
 

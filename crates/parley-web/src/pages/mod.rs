@@ -9,6 +9,9 @@ mod account;
 mod actions;
 mod conversation;
 mod embed;
+mod feeds;
+mod moderation;
+mod publish;
 mod story;
 
 use std::collections::HashMap;
@@ -37,6 +40,13 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(story::front_page))
         .route("/stories/{slug}", get(story::story_page))
         .route("/stories/{slug}/comments", post(story::post_comment))
+        .route("/write", get(publish::new_page).post(publish::create))
+        .route(
+            "/stories/{slug}/edit",
+            get(publish::edit_page).post(publish::edit),
+        )
+        .route("/stories/{slug}/comments.atom", get(feeds::story_comments))
+        .route("/selected.atom", get(feeds::selected))
         .route("/comments/{id}/fragment", get(story::fragment))
         .route("/comments/{id}/thread", get(story::thread_page))
         .route("/comments/{id}/reply", get(actions::reply_page))
@@ -57,6 +67,20 @@ pub fn routes() -> Router<AppState> {
             get(account::register_page).post(account::register),
         )
         .route("/signout", post(account::signout))
+        .route("/account", get(account::account_page))
+        .route("/account/delete", post(account::delete_account))
+        .route("/account/deleted", get(account::account_deleted))
+        .route("/moderate", get(moderation::front))
+        .route("/moderate/audit", get(moderation::audit_page))
+        .route("/moderate/bulk", post(moderation::bulk))
+        .route("/moderate/{queue}", get(moderation::queue_page))
+        .route("/moderate/{queue}/items/{id}", get(moderation::item_fragment))
+        .route(
+            "/moderate/comments/{id}/{action}",
+            post(moderation::comment_action),
+        )
+        .route("/moderate/users/{id}/{action}", post(moderation::user_action))
+        .route("/moderate/stories/{id}/{action}", post(moderation::story_action))
         .route("/embed", get(embed::embed_page))
         .route("/embed/signin", get(embed::signin_page).post(embed::signin))
 }

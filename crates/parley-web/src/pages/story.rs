@@ -21,6 +21,7 @@ use super::{
 use crate::AppState;
 use crate::api::comments::{cached_response, fnv};
 use crate::error::ApiError;
+use crate::extract::ClientIp;
 use crate::service;
 use crate::view::timestamp;
 
@@ -42,6 +43,8 @@ struct StoryItem<'a> {
 struct FrontPage<'a> {
     chrome: Chrome<'a>,
     stories: Vec<StoryItem<'a>>,
+    /// Staff of this site get a "Write a story" link.
+    can_write: bool,
 }
 
 pub fn count_text(n: i64) -> String {
@@ -58,6 +61,9 @@ pub async fn front_page(State(state): State<AppState>, viewer: Viewer) -> PageRe
     let stories = state.store.list_stories(site.id, 30).await?;
     let page = FrontPage {
         chrome: Chrome::new(&site.name, viewer.user(), "/".into()),
+        can_write: viewer
+            .user()
+            .is_some_and(|u| u.site_id == site.id && u.role >= parley_core::Role::Staff),
         stories: stories
             .iter()
             .map(|s| StoryItem {
@@ -86,6 +92,8 @@ struct StoryPage<'a> {
     published_human: String,
     picture: Option<&'a str>,
     conv: Conversation<'a>,
+    /// Staff of the story's site get an "Edit" link.
+    can_edit: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -181,7 +189,7 @@ pub async fn story_page(
     let key = format!("html|{slug}|{}|{}|{}", at.sort.as_str(), at.cursor, at.from);
     if public
         && let Some(id) = state.pages.story_for_slug(site.id, &slug)
-        && let Some(hit) = state.cache.get(id, &key)
+        && let Some(hit) = state.cached_page(id, &key).await
     {
         return Ok(public_page(hit.body, &hit.etag, &headers));
     }
@@ -205,7 +213,7 @@ pub async fn story_page(
     let etag = format!("\"h{story_id}-{version}-{:x}\"", fnv(&key));
     state
         .cache
-        .put(story_id, generation, key, body.clone(), etag.clone());
+        .put(story_id, generation, version, key, body.clone(), etag.clone());
     Ok(public_page(body, &etag, &headers))
 }
 
@@ -225,6 +233,8 @@ fn render_story(
         published_iso: timestamp(story.fields.published_at),
         published_human: long_date(story.fields.published_at),
         picture: story.fields.picture_url.as_deref().and_then(web_url),
+        can_edit: user
+            .is_some_and(|u| u.site_id == story.site_id && u.role >= parley_core::Role::Staff),
         conv: conversation::build(
             state,
             data,
@@ -293,6 +303,7 @@ pub async fn post_comment(
     State(state): State<AppState>,
     PagePath(slug): PagePath<String>,
     viewer: Viewer,
+    ClientIp(ip): ClientIp,
     PageForm(form): PageForm<CommentForm>,
 ) -> PageResult<Response> {
     let parent = parse_parent(form.parent_id.as_deref());
@@ -309,7 +320,9 @@ pub async fn post_comment(
         .await?
         .ok_or_else(|| ApiError::not_found("story"))?;
     let posted = match parent {
-        Ok(parent) => service::post_comment(&state, &me.user, story.id, &form.body, parent).await,
+        Ok(parent) => {
+            service::post_comment(&state, &me.user, story.id, &form.body, parent, ip).await
+        }
         Err(e) => Err(e),
     };
     let error = match posted {

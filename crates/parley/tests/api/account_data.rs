@@ -271,6 +271,13 @@ async fn a_wrong_password_deletes_nothing(app: TestApp) {
     assert_eq!(r.code(), "wrong_password");
     let r = delete_me(&app, &s.alice.token, json!({})).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = delete_me(
+        &app,
+        &s.alice.token,
+        json!({"password": PASSWORD, "everything": true}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert_eq!(
         app.get("/api/v1/me", Some(&s.alice.token)).await.status,
         StatusCode::OK

@@ -1,13 +1,19 @@
 //! HTTP tests against a real server on a bound port, each on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod account_data;
 mod accounts;
 mod assets;
 mod bad_input;
 mod comments;
 mod common;
 mod events;
+mod feeds;
 mod moderation;
+mod moderation_pages;
 mod openapi;
+mod operations;
 mod pages;
+mod policy;
+mod publish;
 mod stories;
