@@ -820,3 +820,73 @@ pub async fn audit_page(
     };
     Ok(render(StatusCode::OK, &page))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn location(r: &Response) -> &str {
+        r.headers()
+            .get(axum::http::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn queue_addresses_carry_their_filters_encoded() {
+        let p = QueueParams {
+            story: Some(7),
+            q: Some("a&b c".into()),
+            limit: Some(50),
+        };
+        assert_eq!(
+            queue_href("pending", &p),
+            "/moderate/pending?story=7&q=a%26b%20c&limit=50"
+        );
+        assert_eq!(
+            queue_href("rejected", &QueueParams::default()),
+            "/moderate/rejected"
+        );
+        let blank = QueueParams {
+            q: Some("  ".into()),
+            ..QueueParams::default()
+        };
+        assert_eq!(queue_href("approved", &blank), "/moderate/approved");
+    }
+
+    #[test]
+    fn after_an_action_the_queue_says_what_was_done_once() {
+        let r = done(
+            "/moderate/pending?story=3&notice=approved&n=2#item-9",
+            "rejected",
+            None,
+        );
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&r), "/moderate/pending?story=3&notice=rejected");
+        let r = done("/moderate", "bulk", Some(4));
+        assert_eq!(location(&r), "/moderate?notice=bulk&n=4");
+        // Never another site.
+        let r = done("//evil.example/moderate", "approved", None);
+        assert_eq!(location(&r), "/moderate?notice=approved");
+    }
+
+    #[test]
+    fn notices_name_what_happened() {
+        assert_eq!(
+            notice_text("bulk", 1).as_deref(),
+            Some("1 comment was done.")
+        );
+        assert_eq!(
+            notice_text("bulk", 3).as_deref(),
+            Some("3 comments were done.")
+        );
+        assert_eq!(notice_text("<script>", 0), None);
+    }
+
+    #[test]
+    fn parent_excerpts_are_one_line_and_cut_with_an_ellipsis() {
+        assert_eq!(excerpt("one\n\n two   three", 50), "one two three");
+        assert_eq!(excerpt("abcdef", 3), "abc…");
+        assert_eq!(excerpt("éèêë", 4), "éèêë");
+    }
+}
