@@ -15,7 +15,9 @@ use crate::AppState;
 use crate::api::accounts::session_cookie;
 use crate::auth::{SignedIn, verify_password};
 use crate::error::{ApiError, ApiResult};
+use crate::events::{EventKind, StoryEvent};
 use crate::extract::{ApiJson, ClientIp};
+use crate::service::PasswordAttempt;
 use crate::{now_ms, service};
 
 /// What an account without a password types to confirm its deletion.
@@ -95,22 +97,11 @@ pub async fn delete_account(
         Some(hash) => {
             // The same throttle as sign-in: a stolen session must not become a way to
             // guess the password.
-            let account_key = format!("{}:{}", user.site_id, user.email);
-            let ip_key = ip.to_string();
-            for (throttle, key) in [
-                (&state.account_throttle, &account_key),
-                (&state.ip_throttle, &ip_key),
-            ] {
-                if let Some(secs) = throttle.blocked_for(key) {
-                    return Err(ApiError::TooManyRequests {
-                        retry_after_secs: secs,
-                    });
-                }
-            }
+            let attempt = PasswordAttempt::new(user.site_id, &user.email, ip);
+            attempt.check(state).await?;
             let given = req.password.clone().unwrap_or_default();
             if !verify_password(given, Some(hash)).await? {
-                state.account_throttle.fail(&account_key);
-                state.ip_throttle.fail(&ip_key);
+                attempt.failed(state).await?;
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
                     "wrong_password",
@@ -137,8 +128,18 @@ pub async fn delete_account(
         .map(|p| p.on_account_delete)
         .unwrap_or_default();
     let done = state.store.delete_account(user.id, fate, now_ms()).await?;
+    // Live readers of those stories reload, and other nodes drop their cached pages.
     for story in &done.story_ids {
         state.cache.invalidate(*story);
+        state.events.publish(StoryEvent {
+            id: 0,
+            kind: EventKind::StoryChanged,
+            story_id: *story,
+            comment_id: None,
+            parent_id: None,
+            author_id: None,
+            reaction_count: None,
+        });
     }
     tracing::info!(
         user_id = user.id,

@@ -16,6 +16,7 @@ crate::on_both_backends!(
     with_the_remove_policy_unanswered_comments_are_gone,
     an_account_without_a_password_confirms_with_a_word,
     the_account_page_offers_the_download_and_deletes_with_a_form,
+    live_readers_hear_that_the_story_changed,
 );
 
 const PASSWORD: &str = "a good password";
@@ -459,4 +460,29 @@ async fn the_account_page_offers_the_download_and_deletes_with_a_form(app: TestA
             .unwrap()
             .starts_with("/signin")
     );
+}
+
+async fn live_readers_hear_that_the_story_changed(app: TestApp) {
+    use futures::StreamExt;
+    let s = scene(&app).await;
+    let res = app
+        .http
+        .get(app.url(&format!("/api/v1/stories/{}/events", s.story)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let r = delete_me(&app, &s.alice.token, json!({"password": PASSWORD})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let mut stream = res.bytes_stream();
+    let mut seen = String::new();
+    // The bound only keeps a broken server from hanging the suite.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !seen.contains("event: story_changed") && !seen.contains("event:story_changed") {
+        match tokio::time::timeout_at(deadline, stream.next()).await {
+            Ok(Some(Ok(bytes))) => seen.push_str(&String::from_utf8_lossy(&bytes)),
+            _ => break,
+        }
+    }
+    assert!(seen.contains("story_changed"), "{seen}");
 }
