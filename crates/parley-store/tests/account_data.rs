@@ -11,6 +11,8 @@ use parley_core::moderation::OnAccountDelete;
 use parley_core::thread::CommentStatus;
 use parley_core::{CommentSort, UserStatus};
 use parley_store::{CommentEdit, NewReport, StoreError};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
 macro_rules! on_both {
     ($($case:ident),* $(,)?) => {
@@ -39,6 +41,7 @@ on_both! {
     deleting_with_removal_takes_out_what_nobody_replied_to,
     deleting_ends_sessions_and_anonymises_the_account,
     the_audit_log_keeps_the_facts_without_the_name,
+    random_threads_keep_their_shape_and_counts_after_a_deletion,
 }
 
 /// Alice's conversation: a top-level comment Bob replied to, a lone comment, a reply
@@ -327,5 +330,112 @@ async fn the_audit_log_keeps_the_facts_without_the_name(db: TestDb) {
     assert_eq!(deleted.target_id, s.w.alice.id);
     for e in &after {
         assert!(!e.reason.contains("Alice") && !e.reason.contains("alice@"));
+    }
+}
+
+/// Checks, for every comment id given, what the public thread relies on: a comment's
+/// reply count is its visible children (published, or placeholders with visible
+/// replies), every visible comment's parent is visible, and the story counts its
+/// published comments.
+async fn assert_thread_consistent(db: &TestDb, story_id: i64, ids: &[i64]) {
+    let store = db.store.as_ref();
+    let mut all = Vec::new();
+    for id in ids {
+        if let Some(c) = store.comment_by_id(*id).await.unwrap() {
+            all.push(c);
+        }
+    }
+    let visible =
+        |c: &parley_store::Comment| c.status == CommentStatus::Published || c.reply_count > 0;
+    for c in &all {
+        let children = all
+            .iter()
+            .filter(|k| k.parent_id == Some(c.id) && visible(k))
+            .count() as i64;
+        assert_eq!(c.reply_count, children, "reply count of {}", c.id);
+        if visible(c)
+            && let Some(pid) = c.parent_id
+        {
+            let parent = all.iter().find(|p| p.id == pid).expect("parent kept");
+            assert!(visible(parent), "{} is visible under hidden {pid}", c.id);
+        }
+    }
+    let published = all
+        .iter()
+        .filter(|c| c.status == CommentStatus::Published)
+        .count() as i64;
+    assert_eq!(story(store, story_id).await.comment_count, published);
+}
+
+async fn random_threads_keep_their_shape_and_counts_after_a_deletion(db: TestDb) {
+    let store = db.store.as_ref();
+    let w = world(store).await;
+    let mut rng = StdRng::seed_from_u64(5);
+    for round in 0..6u32 {
+        let story = store
+            .create_story(w.site.id, story_fields(10 + round), String::new(), T0)
+            .await
+            .unwrap();
+        let alice = store
+            .create_user(new_user(
+                w.site.id,
+                &format!("Del{round}"),
+                parley_core::Role::Reader,
+            ))
+            .await
+            .unwrap();
+        let people = [&alice, &w.bob, &w.carol];
+        let mut ids: Vec<i64> = Vec::new();
+        for n in 0..25 {
+            let author = people[rng.gen_range(0..people.len())];
+            let parent = if ids.is_empty() || rng.gen_bool(0.3) {
+                None
+            } else {
+                Some(ids[rng.gen_range(0..ids.len())])
+            };
+            let posted = store
+                .create_comment(new_comment(
+                    story.id,
+                    author.id,
+                    parent,
+                    &format!("c{n}"),
+                    T0 + 1_000,
+                ))
+                .await;
+            let Ok(c) = posted else { continue };
+            ids.push(c.id);
+            if rng.gen_bool(0.2) {
+                let _ = store.delete_comment(c.id, author.id, T0 + 2_000).await;
+            } else if author.id != w.carol.id && rng.gen_bool(0.3) {
+                let _ = store.add_reaction(c.id, w.carol.id, T0 + 2_000).await;
+            } else if author.id != alice.id && rng.gen_bool(0.3) {
+                let _ = store.add_reaction(c.id, alice.id, T0 + 2_000).await;
+            }
+        }
+        assert_thread_consistent(&db, story.id, &ids).await;
+        let fate = if round % 2 == 0 {
+            OnAccountDelete::Tombstone
+        } else {
+            OnAccountDelete::Remove
+        };
+        store
+            .delete_account(alice.id, fate, T0 + 9_000)
+            .await
+            .unwrap();
+        assert_thread_consistent(&db, story.id, &ids).await;
+        for id in &ids {
+            if let Some(c) = store.comment_by_id(*id).await.unwrap() {
+                if c.status == CommentStatus::Deleted {
+                    assert_eq!(c.author_name, None);
+                    assert_eq!(c.body_src, "");
+                } else {
+                    assert_ne!(
+                        c.author_id,
+                        Some(alice.id),
+                        "{fate:?}: her comment {id} stayed"
+                    );
+                }
+            }
+        }
     }
 }
