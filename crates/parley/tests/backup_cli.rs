@@ -255,4 +255,8 @@ fn without_secrets_the_backup_has_no_password_hashes_and_is_private() {
         assert_eq!(mode & 0o777, 0o600);
     }
     assert!(!dir.path().join("secret.jsonl.partial").exists());
+    // `--out -` writes the same backup to standard output.
+    let o = parley(dir.path(), &db, &["export", "--out", "-"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), plain);
 }
