@@ -128,6 +128,10 @@ pub async fn delete_account(
         .map(|p| p.on_account_delete)
         .unwrap_or_default();
     let done = state.store.delete_account(user.id, fate, now_ms()).await?;
+    // The sign-in counter of the account is keyed by its email: it goes too.
+    PasswordAttempt::new(user.site_id, &user.email, ip)
+        .succeeded(state)
+        .await?;
     // Live readers of those stories reload, and other nodes drop their cached pages.
     for story in &done.story_ids {
         state.cache.invalidate(*story);
