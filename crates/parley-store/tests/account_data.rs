@@ -257,6 +257,13 @@ async fn deleting_with_removal_takes_out_what_nobody_replied_to(db: TestDb) {
 async fn deleting_ends_sessions_and_anonymises_the_account(db: TestDb) {
     let s = scene(&db).await;
     let store = db.store.as_ref();
+    // An importer knew her by her email at the source.
+    let author_key = format!(
+        "INSERT INTO import_keys (site_id, source, kind, source_id, target_id) VALUES \
+         ({}, 'disqus', 'author', 'email:alice@example.org', {})",
+        s.w.site.id, s.w.alice.id
+    );
+    db.exec(&author_key).await;
     let done = store
         .delete_account(s.w.alice.id, OnAccountDelete::Tombstone, T0 + 9_000)
         .await
@@ -283,6 +290,8 @@ async fn deleting_ends_sessions_and_anonymises_the_account(db: TestDb) {
         .unwrap();
     assert_eq!(hash, None, "no password: nobody can sign in as it");
     assert!(store.account_data(s.w.alice.id).await.unwrap().is_none());
+    // The key is gone: the same key goes in again without a conflict.
+    db.exec(&author_key).await;
     assert!(matches!(
         store
             .delete_account(s.w.alice.id, OnAccountDelete::Tombstone, T0 + 9_500)

@@ -336,6 +336,14 @@ where
         .await?
         .len();
 
+        // An importer's key for an author is their email, username or name at the
+        // source. Keys of their imported comments stay: a re-import must not bring back
+        // what was removed.
+        sqlx::query::<DB>("DELETE FROM import_keys WHERE kind = 'author' AND target_id = $1")
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await?;
+
         // The audit log keeps who did what to which id and when; free text that names
         // the reader loses the name.
         for personal in [&user.display_name, &user.email] {
