@@ -51,8 +51,9 @@ pub trait Store: crate::moderation_context::ModerationContext + Send + Sync + 's
         now: i64,
     ) -> StoreResult<Story>;
     async fn story_by_id(&self, id: i64) -> StoreResult<Option<Story>>;
-    /// Just the story's version counter: the cheap freshness check of cached pages.
-    async fn story_version(&self, id: i64) -> StoreResult<Option<i64>>;
+    /// The version counters of these stories (unknown ids left out): the cheap
+    /// freshness check of cached pages, asked for many pages at once.
+    async fn story_versions(&self, ids: &[i64]) -> StoreResult<Vec<(i64, i64)>>;
     async fn story_by_url(&self, site_id: i64, url: &str) -> StoreResult<Option<Story>>;
     async fn story_by_slug(&self, site_id: i64, slug: &str) -> StoreResult<Option<Story>>;
     /// Newest first, at most `limit`.
@@ -82,6 +83,15 @@ pub trait Store: crate::moderation_context::ModerationContext + Send + Sync + 's
     /// Removes sessions that ended before `now`; returns how many.
     async fn delete_expired_sessions(&self, now: i64) -> StoreResult<i64>;
     async fn set_user_role(&self, user_id: i64, role: Role) -> StoreResult<User>;
+    /// Failed sign-ins under `key` in the window that started at the returned time.
+    async fn signin_failures(&self, key: &str) -> StoreResult<Option<(i64, i64)>>;
+    /// Counts a failed sign-in under `key`: in the current window, or in a new one when
+    /// the last started at or before `now - window_ms`.
+    async fn record_signin_failure(&self, key: &str, now: i64, window_ms: i64)
+    -> StoreResult<()>;
+    async fn clear_signin_failures(&self, key: &str) -> StoreResult<()>;
+    /// Forgets windows that started before `before`; returns how many.
+    async fn sweep_signin_failures(&self, before: i64) -> StoreResult<i64>;
 
     // ---- comments: writes ----
     /// Posts a comment or reply: checks the story is open, the author may post and the

@@ -60,6 +60,7 @@ conformance! {
     auto_close_closes_old_open_stories_once_and_audits_them,
     readiness_compares_applied_migrations_with_the_binarys,
     nodes_hear_each_others_messages_in_order,
+    signin_failures_count_in_windows_and_clear,
     user_status_changes_are_audited_and_queues_filter,
     // comments: editing
     editing_keeps_the_previous_text_as_a_revision,
@@ -2434,4 +2435,49 @@ async fn nodes_hear_each_others_messages_in_order(db: TestDb) {
             .expect("heard in time");
         assert_eq!(heard, Some(parley_store::nodes::NodeMessage::Message(format!("m{n}"))));
     }
+}
+
+async fn signin_failures_count_in_windows_and_clear(store: Arc<dyn Store>) {
+    assert_eq!(store.signin_failures("account:1:a").await.unwrap(), None);
+    let window = 60_000;
+    for t in [T0, T0 + 10, T0 + 20] {
+        store
+            .record_signin_failure("account:1:a", t, window)
+            .await
+            .unwrap();
+    }
+    store.record_signin_failure("ip:10.0.0.1", T0, window).await.unwrap();
+    assert_eq!(
+        store.signin_failures("account:1:a").await.unwrap(),
+        Some((T0, 3))
+    );
+    // Concurrent failures (from several nodes) all count.
+    let writes = (0..10).map(|i| {
+        let store = store.clone();
+        async move {
+            store
+                .record_signin_failure("account:1:a", T0 + 100 + i, window)
+                .await
+        }
+    });
+    for r in futures::future::join_all(writes).await {
+        r.unwrap();
+    }
+    assert_eq!(
+        store.signin_failures("account:1:a").await.unwrap(),
+        Some((T0, 13))
+    );
+    // A failure after the window starts a new one.
+    store
+        .record_signin_failure("account:1:a", T0 + window, window)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.signin_failures("account:1:a").await.unwrap(),
+        Some((T0 + window, 1))
+    );
+    store.clear_signin_failures("account:1:a").await.unwrap();
+    assert_eq!(store.signin_failures("account:1:a").await.unwrap(), None);
+    assert_eq!(store.sweep_signin_failures(T0 + 1).await.unwrap(), 1);
+    assert_eq!(store.signin_failures("ip:10.0.0.1").await.unwrap(), None);
 }

@@ -1,5 +1,5 @@
 //! Background work every node runs on a timer: closing stories their policy says are
-//! old enough, and sweeping expired sessions. Each job claims its rows in one UPDATE or
+//! old enough, and sweeping expired sessions and old sign-in failures. Each job claims its rows in one UPDATE or
 //! DELETE, so with many nodes on one database a story is closed (and audited) once.
 
 use std::time::Duration;
@@ -26,10 +26,14 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
             if let Err(e) = auto_close(&state, now).await {
                 tracing::warn!(error = ?e, "closing stories past their policy's age");
             }
-            if round % SWEEP_EVERY == 0
-                && let Err(e) = state.store.delete_expired_sessions(now).await
-            {
-                tracing::warn!(error = %e, "sweeping expired sessions");
+            if round % SWEEP_EVERY == 0 {
+                if let Err(e) = state.store.delete_expired_sessions(now).await {
+                    tracing::warn!(error = %e, "sweeping expired sessions");
+                }
+                let window = state.account_throttle.window_ms();
+                if let Err(e) = state.store.sweep_signin_failures(now - window).await {
+                    tracing::warn!(error = %e, "sweeping old sign-in failures");
+                }
             }
         }
     })

@@ -16,6 +16,7 @@ pub mod pages;
 pub mod publish;
 pub mod rate;
 pub mod service;
+pub mod versions;
 pub mod view;
 
 use std::future::Future;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub ip_throttle: Arc<Throttle>,
     pub events: Arc<events::EventBus>,
     pub metrics: Arc<metrics::Metrics>,
+    /// With other nodes on the database (PostgreSQL): fresh story versions, batched.
+    versions: Option<Arc<versions::StoryVersions>>,
     /// Comments posted per network address, for the pipeline's address rate limit.
     pub posts_by_address: Arc<rate::PostsByAddress>,
     /// Compiled moderation rules by policy: compiling a 5,000-word list takes
@@ -64,9 +67,14 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: WebConfig) -> Self {
-        let account_throttle =
-            Throttle::new(config.signin_failures_per_account, config.signin_window);
-        let ip_throttle = Throttle::new(config.signin_failures_per_ip, config.signin_window);
+        let account_throttle = Throttle::new(
+            "account",
+            config.signin_failures_per_account,
+            config.signin_window,
+        );
+        let ip_throttle = Throttle::new("ip", config.signin_failures_per_ip, config.signin_window);
+        let versions = (store.backend() != "sqlite")
+            .then(|| Arc::new(versions::StoryVersions::start(&store)));
         Self {
             store,
             cache: Arc::new(PageCache::new(Duration::from_secs(1), 2_000)),
@@ -78,6 +86,7 @@ impl AppState {
             events: Arc::new(events::EventBus::new(now_ms())),
             posts_by_address: Arc::new(rate::PostsByAddress::new(Duration::from_secs(60))),
             metrics: Arc::default(),
+            versions,
             rules: Arc::default(),
         }
     }
@@ -110,11 +119,13 @@ impl AppState {
     /// their writes may not have reached this node's cache yet, so a hit is checked
     /// against the story's version there: one primary-key read instead of a render.
     pub async fn cached_page(&self, story: i64, key: &str) -> Option<cache::CachedPage> {
-        if self.store.backend() == "sqlite" {
-            return self.cache.get(story, key, None);
+        match &self.versions {
+            None => self.cache.get(story, key, None),
+            Some(versions) => {
+                let version = versions.current(story).await?;
+                self.cache.get(story, key, Some(version))
+            }
         }
-        let version = self.store.story_version(story).await.ok()??;
-        self.cache.get(story, key, Some(version))
     }
 
     pub async fn story(&self, id: i64) -> ApiResult<Story> {

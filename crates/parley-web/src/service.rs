@@ -640,36 +640,72 @@ pub async fn sign_in(
     ip: IpAddr,
 ) -> ApiResult<User> {
     let email = email.trim().to_lowercase();
-    let account_key = format!("{}:{email}", site.id);
-    let ip_key = ip.to_string();
-    for (throttle, key) in [
-        (&state.account_throttle, &account_key),
-        (&state.ip_throttle, &ip_key),
-    ] {
-        if let Some(secs) = throttle.blocked_for(key) {
-            return Err(ApiError::TooManyRequests {
-                retry_after_secs: secs,
-            });
-        }
-    }
+    let attempt = PasswordAttempt::new(site.id, &email, ip);
+    attempt.check(state).await?;
     let (user, hash) = match state.store.user_credentials(site.id, &email).await? {
         Some((user, hash)) => (Some(user), hash),
         None => (None, None),
     };
     match (user, verify_password(password.to_owned(), hash).await?) {
         (Some(user), true) => {
-            state.account_throttle.clear(&account_key);
+            attempt.succeeded(state).await?;
             Ok(user)
         }
         _ => {
-            state.account_throttle.fail(&account_key);
-            state.ip_throttle.fail(&ip_key);
+            attempt.failed(state).await?;
             Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "bad_credentials",
                 "wrong email or password",
             ))
         }
+    }
+}
+
+/// A password being tried for an account from an address: failures are throttled per
+/// account and per address, on every node alike.
+pub struct PasswordAttempt {
+    account: String,
+    ip: String,
+}
+
+impl PasswordAttempt {
+    pub fn new(site_id: i64, email: &str, ip: IpAddr) -> Self {
+        Self {
+            account: format!("{site_id}:{}", email.trim().to_lowercase()),
+            ip: ip.to_string(),
+        }
+    }
+
+    /// Refuses (429, with when to retry) while either key is blocked.
+    pub async fn check(&self, state: &AppState) -> ApiResult<()> {
+        let now = now_ms();
+        for (throttle, key) in [
+            (&state.account_throttle, &self.account),
+            (&state.ip_throttle, &self.ip),
+        ] {
+            if let Some(secs) = throttle.blocked_for(state.store.as_ref(), key, now).await? {
+                return Err(ApiError::TooManyRequests {
+                    retry_after_secs: secs,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn failed(&self, state: &AppState) -> ApiResult<()> {
+        let now = now_ms();
+        let store = state.store.as_ref();
+        state.account_throttle.fail(store, &self.account, now).await?;
+        state.ip_throttle.fail(store, &self.ip, now).await?;
+        Ok(())
+    }
+
+    pub async fn succeeded(&self, state: &AppState) -> ApiResult<()> {
+        Ok(state
+            .account_throttle
+            .clear(state.store.as_ref(), &self.account)
+            .await?)
     }
 }
 

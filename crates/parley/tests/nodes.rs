@@ -300,6 +300,33 @@ async fn two_nodes_on_one_database_behave_as_one_service() {
     let got = read_events(&mut resumed, &mut buffer, 1).await;
     assert_eq!(got[0].2["comment_id"], sixth);
 
+    // Failed sign-ins count on every node: five wrong passwords spread over A and B
+    // block the account on both.
+    for n in 0..5 {
+        let node = if n % 2 == 0 { &a } else { &b };
+        let r = http
+            .post(node.url("/api/v1/sessions"))
+            .json(&json!({ "email": "sam@readers.example", "password": "not the password" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    for node in [&a, &b] {
+        let r = http
+            .post(node.url("/api/v1/sessions"))
+            .json(&json!({ "email": "sam@readers.example", "password": "a good password" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::TOO_MANY_REQUESTS,
+            "blocked on {}",
+            node.base
+        );
+    }
+
     // A background job runs once with both nodes up: an old story is closed once.
     let old = post(
         &http,

@@ -1116,6 +1116,7 @@ where
     for<'r> AuditRow: FromRow<'r, DB::Row>,
     for<'r> CountRow: FromRow<'r, DB::Row>,
     for<'r> (i64,): FromRow<'r, DB::Row>,
+    for<'r> (i64, i64): FromRow<'r, DB::Row>,
     for<'r> (String,): FromRow<'r, DB::Row>,
     // readers' own data (sql/account_data.rs)
     for<'r> account_data::OwnCommentRow: FromRow<'r, DB::Row>,
@@ -1265,14 +1266,19 @@ where
             .await
     }
 
-    async fn story_version(&self, id: i64) -> StoreResult<Option<i64>> {
-        Ok(
-            sqlx::query_as::<DB, (i64,)>("SELECT version FROM stories WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.reads)
-                .await?
-                .map(|(v,)| v),
-        )
+    async fn story_versions(&self, ids: &[i64]) -> StoreResult<Vec<(i64, i64)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT id, version FROM stories WHERE id IN ({})",
+            placeholders(1, ids.len())
+        );
+        let mut q = sqlx::query_as::<DB, (i64, i64)>(&sql);
+        for id in ids {
+            q = q.bind(*id);
+        }
+        Ok(q.fetch_all(&self.reads).await?)
     }
 
     async fn story_by_id(&self, id: i64) -> StoreResult<Option<Story>> {
@@ -1416,6 +1422,73 @@ where
                 .fetch_all(&mut *conn)
                 .await?;
                 Ok(gone.len() as i64)
+            })
+        })
+        .await
+    }
+
+    async fn signin_failures(&self, key: &str) -> StoreResult<Option<(i64, i64)>> {
+        Ok(sqlx::query_as::<DB, (i64, i64)>(
+            "SELECT window_start, failures FROM signin_failures WHERE key = $1",
+        )
+        .bind(key.to_owned())
+        .fetch_optional(&self.reads)
+        .await?)
+    }
+
+    async fn record_signin_failure(
+        &self,
+        key: &str,
+        now: i64,
+        window_ms: i64,
+    ) -> StoreResult<()> {
+        let key = key.to_owned();
+        self.write(move |conn| {
+            Box::pin(async move {
+                // One statement, so failures counted on several nodes at once all count.
+                sqlx::query::<DB>(
+                    "INSERT INTO signin_failures (key, window_start, failures) VALUES ($1, $2, 1) \
+                     ON CONFLICT (key) DO UPDATE SET \
+                     failures = CASE WHEN signin_failures.window_start <= $3 THEN 1 \
+                                ELSE signin_failures.failures + 1 END, \
+                     window_start = CASE WHEN signin_failures.window_start <= $3 THEN $2 \
+                                    ELSE signin_failures.window_start END",
+                )
+                .bind(key)
+                .bind(now)
+                .bind(now.saturating_sub(window_ms))
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn clear_signin_failures(&self, key: &str) -> StoreResult<()> {
+        let key = key.to_owned();
+        self.write(move |conn| {
+            Box::pin(async move {
+                sqlx::query::<DB>("DELETE FROM signin_failures WHERE key = $1")
+                    .bind(key)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn sweep_signin_failures(&self, before: i64) -> StoreResult<i64> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let gone = sqlx::query_as::<DB, (i64,)>(
+                    "DELETE FROM signin_failures WHERE window_start < $1 RETURNING failures",
+                )
+                .bind(before)
+                .fetch_all(&mut *conn)
+                .await?;
+                Ok(i64::try_from(gone.len()).unwrap_or(i64::MAX))
             })
         })
         .await

@@ -1,59 +1,72 @@
-//! Failed sign-in counting per key (account, client address) in fixed windows.
-//! In-process: on several nodes each node counts on its own (see docs/SCALING.md).
+//! Failed sign-ins counted per key (an account, a client address) in fixed windows.
+//! The counts live in the database, so a limit holds however many nodes share it.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use parley_store::{Store, StoreResult};
 
 pub struct Throttle {
+    /// Keeps the keys of one throttle apart from another's.
+    scope: &'static str,
     limit: u32,
-    window: Duration,
-    failures: Mutex<HashMap<String, (Instant, u32)>>,
+    window_ms: i64,
 }
 
-/// Entries kept before expired ones are swept.
-const SWEEP_AT: usize = 10_000;
-
 impl Throttle {
-    pub fn new(limit: u32, window: Duration) -> Self {
+    pub fn new(scope: &'static str, limit: u32, window: Duration) -> Self {
         Self {
+            scope,
             limit,
-            window,
-            failures: Mutex::new(HashMap::new()),
+            window_ms: i64::try_from(window.as_millis()).unwrap_or(i64::MAX),
         }
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}:{key}", self.scope)
     }
 
     /// Seconds to wait when `key` has used up its failures, else None.
-    pub fn blocked_for(&self, key: &str) -> Option<u64> {
-        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let (start, count) = map.get(key)?;
-        let elapsed = start.elapsed();
-        if elapsed < self.window && *count >= self.limit {
-            Some((self.window - elapsed).as_secs().max(1))
-        } else {
-            None
-        }
+    pub async fn blocked_for(
+        &self,
+        store: &dyn Store,
+        key: &str,
+        now: i64,
+    ) -> StoreResult<Option<u64>> {
+        let Some((start, failures)) = store.signin_failures(&self.key(key)).await? else {
+            return Ok(None);
+        };
+        Ok(blocked_for(
+            start,
+            failures,
+            self.limit,
+            self.window_ms,
+            now,
+        ))
     }
 
-    pub fn fail(&self, key: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= SWEEP_AT {
-            let window = self.window;
-            map.retain(|_, (start, _)| start.elapsed() < window);
-        }
-        let now = Instant::now();
-        let entry = map.entry(key.to_owned()).or_insert((now, 0));
-        if entry.0.elapsed() >= self.window {
-            *entry = (now, 0);
-        }
-        entry.1 += 1;
+    pub async fn fail(&self, store: &dyn Store, key: &str, now: i64) -> StoreResult<()> {
+        store
+            .record_signin_failure(&self.key(key), now, self.window_ms)
+            .await
     }
 
-    pub fn clear(&self, key: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
+    pub async fn clear(&self, store: &dyn Store, key: &str) -> StoreResult<()> {
+        store.clear_signin_failures(&self.key(key)).await
+    }
+
+    pub fn window_ms(&self) -> i64 {
+        self.window_ms
+    }
+}
+
+/// The rule itself: blocked while the window that saw `limit` failures lasts.
+fn blocked_for(start: i64, failures: i64, limit: u32, window_ms: i64, now: i64) -> Option<u64> {
+    let ends = start.saturating_add(window_ms);
+    if now < ends && failures >= i64::from(limit) {
+        let secs = (ends - now + 999) / 1000;
+        Some(u64::try_from(secs).unwrap_or(1).max(1))
+    } else {
+        None
     }
 }
 
@@ -62,21 +75,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn blocks_after_the_limit_and_clears() {
-        let t = Throttle::new(2, Duration::from_secs(60));
-        t.fail("a");
-        assert_eq!(t.blocked_for("a"), None);
-        t.fail("a");
-        assert!(t.blocked_for("a").is_some());
-        assert_eq!(t.blocked_for("b"), None);
-        t.clear("a");
-        assert_eq!(t.blocked_for("a"), None);
-    }
-
-    #[test]
-    fn a_window_expires() {
-        let t = Throttle::new(1, Duration::from_millis(0));
-        t.fail("a");
-        assert_eq!(t.blocked_for("a"), None);
+    fn blocks_from_the_limit_until_the_window_ends() {
+        assert_eq!(blocked_for(0, 1, 2, 60_000, 10), None);
+        assert_eq!(blocked_for(0, 2, 2, 60_000, 10), Some(60));
+        assert_eq!(blocked_for(0, 9, 2, 60_000, 59_500), Some(1));
+        assert_eq!(blocked_for(0, 9, 2, 60_000, 60_000), None);
     }
 }

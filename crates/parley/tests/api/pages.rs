@@ -378,7 +378,9 @@ async fn a_reader_without_javascript_can_do_everything(app: TestApp) {
     let me = signed_in_browser(&app, "Nadia", "/stories/nojs").await;
     let page = get(&me, &app, "/stories/nojs").await;
     assert_eq!(page.header("cache-control"), "private, no-store");
-    assert!(page.body.contains("Signed in as <strong>Nadia</strong>"));
+    assert!(page.body.contains(
+        "Signed in as <a class=\"account-link\" href=\"/account\"><strong>Nadia</strong></a>"
+    ));
     assert!(page.body.contains("data-signed-in=\"true\""));
     assert!(
         page.body
@@ -563,7 +565,9 @@ async fn a_reader_without_javascript_can_do_everything(app: TestApp) {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.location(), "/", "next never leaves the site");
     let page = get(&me, &app, "/stories/nojs").await;
-    assert!(page.body.contains("Signed in as <strong>Nadia</strong>"));
+    assert!(page.body.contains(
+        "Signed in as <a class=\"account-link\" href=\"/account\"><strong>Nadia</strong></a>"
+    ));
 }
 
 async fn form_errors_keep_the_input_and_change_nothing(app: TestApp) {
@@ -713,7 +717,9 @@ async fn forms_from_other_origins_are_refused(app: TestApp) {
         article(&page.body, theirs)
             .contains("aria-pressed=\"false\">Like <span class=\"reaction-count\">0</span>")
     );
-    assert!(page.body.contains("Signed in as <strong>Pat</strong>"));
+    assert!(page.body.contains(
+        "Signed in as <a class=\"account-link\" href=\"/account\"><strong>Pat</strong></a>"
+    ));
     // Sec-Fetch-Site: same-origin is enough on its own.
     let r = read(
         me.post(app.url("/stories/csrf/comments"))
@@ -1171,7 +1177,9 @@ async fn anonymous_pages_come_from_the_cache_with_etags(app: TestApp) {
     let mine = get(&me, &app, "/stories/cached").await;
     assert_eq!(mine.header("cache-control"), "private, no-store");
     assert!(mine.header("etag").is_empty());
-    assert!(mine.body.contains("Signed in as <strong>Vik</strong>"));
+    assert!(mine.body.contains(
+        "Signed in as <a class=\"account-link\" href=\"/account\"><strong>Vik</strong></a>"
+    ));
     let again = get(&c, &app, "/stories/cached").await;
     assert!(!again.body.contains("Vik"));
     // The embed's page is cached too.
