@@ -49,6 +49,9 @@ pub struct AppState {
     pub ip_throttle: Arc<Throttle>,
     pub events: Arc<events::EventBus>,
     pub metrics: Arc<metrics::Metrics>,
+    /// Turns true when the server starts shutting down: event streams end then, so
+    /// the graceful shutdown does not wait on clients that never hang up.
+    shutdown: Arc<tokio::sync::watch::Sender<bool>>,
     /// With other nodes on the database (PostgreSQL): fresh story versions, batched.
     versions: Option<Arc<versions::StoryVersions>>,
     /// Comments posted per network address, for the pipeline's address rate limit.
@@ -87,6 +90,7 @@ impl AppState {
             posts_by_address: Arc::new(rate::PostsByAddress::new(Duration::from_secs(60))),
             metrics: Arc::default(),
             versions,
+            shutdown: Arc::new(tokio::sync::watch::Sender::new(false)),
             rules: Arc::default(),
         }
     }
@@ -113,6 +117,14 @@ impl AppState {
             .unwrap_or_else(|p| p.into_inner())
             .insert(key.to_owned(), site.clone());
         Ok(site)
+    }
+
+    /// Completes when the server begins to shut down.
+    pub fn shutting_down(&self) -> impl Future<Output = ()> + Send + 'static + use<> {
+        let mut signal = self.shutdown.subscribe();
+        async move {
+            let _ = signal.wait_for(|stopping| *stopping).await;
+        }
     }
 
     /// A cached page of `story`. With other nodes on the same database (PostgreSQL)
@@ -223,9 +235,13 @@ pub async fn serve(
         std::io::Error::other(format!("listening for the other nodes' live updates: {e}"))
     })?;
     let jobs = jobs::spawn(state.clone());
+    let stopping = state.shutdown.clone();
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            stopping.send_replace(true);
+        })
         .await;
     jobs.abort();
     drop(fanout);

@@ -54,10 +54,13 @@ pub async fn stream(
         })
     });
     let open = state.metrics.sse_stream();
-    let stream = futures::stream::iter(first).chain(live).map(move |event| {
-        // Counted as open until the client goes and the stream is dropped.
-        let _open = &open;
-        Ok(event)
-    });
+    let stream = futures::stream::iter(first)
+        .chain(live)
+        .take_until(state.shutting_down())
+        .map(move |event| {
+            // Counted as open until the client goes and the stream is dropped.
+            let _open = &open;
+            Ok(event)
+        });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(20))))
 }

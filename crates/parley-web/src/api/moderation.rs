@@ -760,7 +760,10 @@ pub async fn events(
         })
     });
     let open = state.metrics.sse_stream();
-    let stream = futures::stream::iter(first).chain(live).map(move |event| {
+    let stream = futures::stream::iter(first)
+        .chain(live)
+        .take_until(state.shutting_down())
+        .map(move |event| {
         // Counted as open until the moderator goes and the stream is dropped.
         let _open = &open;
         Ok(event)
