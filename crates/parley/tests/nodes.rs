@@ -190,6 +190,20 @@ async fn two_nodes_on_one_database_behave_as_one_service() {
         ],
         &[("PARLEY_PASSWORD", "a good password")],
     );
+    cli(
+        &url,
+        &[
+            "user",
+            "create",
+            "--email",
+            "mod@courier.example",
+            "--name",
+            "Mo Derator",
+            "--role",
+            "moderator",
+        ],
+        &[("PARLEY_PASSWORD", "a good password")],
+    );
     let a = Node::start(&url);
     let b = Node::start(&url);
     let http = reqwest::Client::new();
@@ -299,6 +313,35 @@ async fn two_nodes_on_one_database_behave_as_one_service() {
     let sixth = comment("Sixth", &b).await;
     let got = read_events(&mut resumed, &mut buffer, 1).await;
     assert_eq!(got[0].2["comment_id"], sixth);
+
+    // A moderator's live queue on B hears of a report made through A.
+    let moderator = post(
+        &http,
+        b.url("/api/v1/sessions"),
+        None,
+        json!({ "email": "mod@courier.example", "password": "a good password", "session": "token" }),
+    )
+    .await;
+    let queue = http
+        .get(b.url("/api/v1/moderation/events"))
+        .bearer_auth(moderator["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(queue.status(), StatusCode::OK);
+    let mut queue = queue.bytes_stream();
+    let mut buffer = String::new();
+    post(
+        &http,
+        a.url(&format!("/api/v1/comments/{sixth}/reports")),
+        Some(&staff_token),
+        json!({ "reason": "spam" }),
+    )
+    .await;
+    let got = read_events(&mut queue, &mut buffer, 1).await;
+    assert_eq!(got[0].1, "reported", "{got:?}");
+    assert_eq!(got[0].2["comment_id"], sixth);
+    drop(queue);
 
     // Failed sign-ins count on every node: five wrong passwords spread over A and B
     // block the account on both.
