@@ -18,9 +18,12 @@ use crate::Backend;
 use crate::error::{StoreError, StoreResult};
 use crate::import::*;
 
-/// Rows per multi-row statement. Small on purpose: SQLite finds each `$n` by a linear
-/// search of the statement's parameters, so binding costs grow with their square.
-const CHUNK: usize = 64;
+/// Rows per multi-row statement. Small on SQLite, which finds each `$n` by a linear
+/// search of the statement's parameters (binding costs grow with their square); large
+/// on PostgreSQL, where every statement is a round trip.
+fn chunk_rows<DB: Backend>() -> usize {
+    if DB::KIND == "sqlite" { 48 } else { 400 }
+}
 /// Entries a cache holds before it is written back and emptied.
 const CACHE_LIMIT: usize = 100_000;
 
@@ -130,6 +133,22 @@ where
     async fn tx_import(
         conn: &mut DB::Connection,
         job: ImportJob,
+        messages: mpsc::Receiver<ImportMessage>,
+    ) -> StoreResult<ImportReport> {
+        if DB::KIND == "postgres" {
+            // The same statements run thousands of times while the tables grow from
+            // nothing inside this transaction: a generic plan made early (a sequential
+            // scan of a then-empty table) would stay, and turn each lookup into a scan.
+            // Plans made for each execution see the tables' current size.
+            conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+                .await?;
+        }
+        Self::import_all(conn, job, messages).await
+    }
+
+    async fn import_all(
+        conn: &mut DB::Connection,
+        job: ImportJob,
         mut messages: mpsc::Receiver<ImportMessage>,
     ) -> StoreResult<ImportReport> {
         let mut run = Run::default();
@@ -147,7 +166,8 @@ where
                     ));
                 }
             };
-            let mut comments = Vec::with_capacity(CHUNK);
+            let chunk = chunk_rows::<DB>();
+            let mut comments = Vec::with_capacity(chunk);
             for record in records {
                 match record {
                     ImportRecord::Story(story) => {
@@ -156,7 +176,7 @@ where
                     }
                     ImportRecord::Comment(c) => {
                         comments.push(c);
-                        if comments.len() == CHUNK {
+                        if comments.len() == chunk {
                             Self::flush_comments(conn, &job, &mut run, &mut comments).await?;
                         }
                     }
@@ -312,7 +332,7 @@ where
         keys: &[String],
     ) -> StoreResult<Vec<(String, i64)>> {
         let mut found = Vec::new();
-        for chunk in keys.chunks(CHUNK) {
+        for chunk in keys.chunks(chunk_rows::<DB>()) {
             let sql = format!(
                 "SELECT source_id, target_id FROM import_keys WHERE site_id = $1 AND source = $2 \
                  AND kind = $3 AND source_id IN ({})",
@@ -411,7 +431,7 @@ where
         run: &mut Run,
         keys: &[String],
     ) -> StoreResult<()> {
-        for chunk in keys.chunks(CHUNK) {
+        for chunk in keys.chunks(chunk_rows::<DB>()) {
             let sql = format!(
                 "SELECT k.source_id, c.id, c.story_id, c.depth, c.root_id, c.path, c.status, \
                  c.reply_count FROM import_keys k JOIN comments c ON c.id = k.target_id \
@@ -655,24 +675,27 @@ where
         }
 
         // 3. Their places, revisions and keys, one statement each.
-        let rows: Vec<String> = (0..places.len())
-            .map(|i| {
-                let b = i * 5;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5
-                )
-            })
-            .collect();
+        // `CASE id WHEN ...` with `WHERE id IN (...)` rather than an UPDATE joined to a
+        // VALUES list: both backends then find the rows by primary key, where a join
+        // may be planned as a scan of the whole (growing) table.
+        let n = places.len();
+        let case = |col: usize| -> String {
+            let arms: String = (0..n)
+                .map(|i| format!(" WHEN ${} THEN ${}", i * 5 + 1, i * 5 + col))
+                .collect();
+            format!("CASE id{arms} END")
+        };
+        let ids_in = (0..n)
+            .map(|i| format!("${}", i * 5 + 1))
+            .collect::<Vec<_>>()
+            .join(", ");
         let sql = format!(
-            "WITH v (id, parent_id, root_id, depth, path) AS (VALUES {}) \
-             UPDATE comments SET parent_id = v.parent_id, root_id = v.root_id, depth = v.depth, \
-             path = v.path FROM v WHERE comments.id = v.id",
-            rows.join(", ")
+            "UPDATE comments SET parent_id = {}, root_id = {}, depth = {}, path = {} \
+             WHERE id IN ({ids_in})",
+            case(2),
+            case(3),
+            case(4),
+            case(5)
         );
         let mut q = sqlx::query::<DB>(&sql);
         for (id, parent_id, root_id, depth, path) in places {
@@ -746,14 +769,16 @@ where
                 (*id, p.reply_count)
             })
             .collect();
-        for chunk in dirty.chunks(CHUNK * 4) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|i| format!("(${}, ${})", i * 2 + 1, i * 2 + 2))
+        for chunk in dirty.chunks(chunk_rows::<DB>() * 4) {
+            let arms: String = (0..chunk.len())
+                .map(|i| format!(" WHEN ${} THEN ${}", i * 2 + 1, i * 2 + 2))
                 .collect();
+            let ids_in = (0..chunk.len())
+                .map(|i| format!("${}", i * 2 + 1))
+                .collect::<Vec<_>>()
+                .join(", ");
             let sql = format!(
-                "WITH v (id, n) AS (VALUES {}) UPDATE comments SET reply_count = v.n FROM v \
-                 WHERE comments.id = v.id",
-                rows.join(", ")
+                "UPDATE comments SET reply_count = CASE id{arms} END WHERE id IN ({ids_in})"
             );
             let mut q = sqlx::query::<DB>(&sql);
             for (id, n) in chunk {

@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Writes a synthetic Disqus export for the import benchmark (standard library only).
+
+Usage: import_gen.py OUT --posts N [--threads T] [--message-bytes M] [--seed S]
+
+Threads come first, then posts in time order. About half the posts reply to an
+earlier post of the same thread (so threads nest several levels deep), 2% are deleted
+(a tombstone when something replies to them), 2% are spam, 1% are unapproved; messages
+are HTML paragraphs of about M bytes; 5,000 authors, most with an email.
+"""
+
+import argparse
+import random
+
+WORDS = ("harbour ferry council island vote timetable fares engine quay crossing "
+         "market hall reader letter weather tide lighthouse village school bus road "
+         "repair budget meeting plan opinion report evening morning summer winter").split()
+
+
+def message(rng, size):
+    words = []
+    n = 0
+    while n < size:
+        w = rng.choice(WORDS)
+        words.append(w)
+        n += len(w) + 1
+    text = " ".join(words)
+    half = len(text) // 2
+    return f"<p>{text[:half]}.</p><p>{text[half:]} <b>indeed</b>.</p>"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("--posts", type=int, required=True)
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--message-bytes", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=7)
+    a = ap.parse_args()
+    rng = random.Random(a.seed)
+    threads = a.threads or max(1, a.posts // 50)
+    t0 = 1_600_000_000
+    with open(a.out, "w", encoding="utf-8", buffering=1 << 20) as f:
+        w = f.write
+        w('<?xml version="1.0" encoding="utf-8"?>\n')
+        w('<disqus xmlns="http://disqus.com" xmlns:dsq="http://disqus.com/disqus-internals">\n')
+        w('  <category dsq:id="1"><forum>bench</forum><title>General</title></category>\n')
+        for t in range(threads):
+            w(f'  <thread dsq:id="{t + 1}">\n    <id>story-{t + 1}</id>\n'
+              f'    <link>https://bench.example/{t + 1}</link>\n'
+              f'    <title>Story number {t + 1}</title>\n'
+              f'    <createdAt>2020-09-13T12:00:00Z</createdAt>\n  </thread>\n')
+        recent = {}  # thread -> recent post ids
+        for p in range(a.posts):
+            pid = 1_000_000 + p
+            t = rng.randrange(threads) + 1
+            posts = recent.setdefault(t, [])
+            parent = ""
+            if posts and rng.random() < 0.5:
+                parent = f'\n    <parent dsq:id="{rng.choice(posts)}"/>'
+            posts.append(pid)
+            if len(posts) > 40:
+                posts.pop(0)
+            r = rng.random()
+            deleted = "true" if r < 0.02 else "false"
+            spam = "true" if 0.02 <= r < 0.04 else "false"
+            approved = "" if not (0.04 <= r < 0.05) else "\n    <isApproved>false</isApproved>"
+            author = rng.randrange(5000)
+            email = f"<email>reader{author}@bench.example</email>" if author % 10 else ""
+            ts = t0 + p * 7
+            w(f'  <post dsq:id="{pid}">\n    <id/>\n'
+              f'    <message><![CDATA[{message(rng, a.message_bytes)}]]></message>\n'
+              f'    <createdAt>{iso(ts)}</createdAt>\n'
+              f'    <isDeleted>{deleted}</isDeleted>\n    <isSpam>{spam}</isSpam>{approved}\n'
+              f'    <author>{email}<name>Reader {author}</name></author>\n'
+              f'    <thread dsq:id="{t}"/>{parent}\n  </post>\n')
+        w('</disqus>\n')
+
+
+def iso(ts):
+    import time
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+if __name__ == "__main__":
+    main()
