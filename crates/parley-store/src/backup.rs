@@ -268,14 +268,40 @@ pub const TABLES: &[Table] = &[
         secret: false,
         identity: false,
     },
+    // Only with secrets: an endpoint is no use without its signing secret.
+    Table {
+        name: "webhooks",
+        columns: &[
+            int("id"),
+            int("site_id"),
+            text("url"),
+            text("events"),
+            text("secret"),
+            boolean("active"),
+            int("created_at"),
+        ],
+        key: &["id"],
+        secret: true,
+        identity: true,
+    },
 ];
 
 /// Tables left out of backups on purpose, with the reason (docs/BACKUP.md). A restored
 /// database starts them empty.
-pub const EXCLUDED: &[(&str, &str)] = &[(
-    "signin_failures",
-    "sign-in throttle counters: they last minutes and are keyed by email and network address",
-)];
+pub const EXCLUDED: &[(&str, &str)] = &[
+    (
+        "signin_failures",
+        "sign-in throttle counters: they last minutes and are keyed by email and network address",
+    ),
+    (
+        "webhook_deliveries",
+        "the webhook outbox and its log: restoring it would send old events again",
+    ),
+    (
+        "webhook_attempts",
+        "the webhook delivery log's attempts (see webhook_deliveries)",
+    ),
+];
 
 pub fn table(name: &str) -> Option<&'static Table> {
     TABLES.iter().find(|t| t.name == name)

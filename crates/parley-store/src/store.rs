@@ -231,4 +231,8 @@ pub trait Store: crate::moderation_context::ModerationContext + Send + Sync + 's
         fate: parley_core::moderation::OnAccountDelete,
         now: i64,
     ) -> StoreResult<crate::account_data::AccountDeletion>;
+
+    // ---- webhooks: implemented in sql/webhooks.rs ----
+    /// Endpoints, their outbox of deliveries and the attempts log; see [`crate::webhooks`].
+    fn webhooks(&self) -> &dyn crate::webhooks::WebhookStore;
 }

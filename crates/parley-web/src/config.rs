@@ -28,6 +28,16 @@ pub struct WebConfig {
     pub signin_window: Duration,
     /// How often background jobs (story auto-close, session sweep) run.
     pub jobs_every: Duration,
+    /// Accept webhook URLs on loopback, private and link-local addresses (tests, or an
+    /// intranet receiver). Off: only public hosts.
+    pub webhooks_allow_private: bool,
+    /// Waits before each retry of a failed webhook delivery; one attempt more than
+    /// delays in all.
+    pub webhook_retry_delays: Vec<Duration>,
+    /// How often the webhook worker looks for due deliveries.
+    pub webhook_poll_every: Duration,
+    /// How long a receiver has to answer.
+    pub webhook_timeout: Duration,
 }
 
 impl Default for WebConfig {
@@ -49,6 +59,13 @@ impl Default for WebConfig {
             signin_failures_per_ip: 30,
             signin_window: Duration::from_secs(15 * 60),
             jobs_every: Duration::from_secs(60),
+            webhooks_allow_private: false,
+            webhook_retry_delays: [30, 120, 600, 3600, 6 * 3600, 24 * 3600]
+                .into_iter()
+                .map(Duration::from_secs)
+                .collect(),
+            webhook_poll_every: Duration::from_secs(1),
+            webhook_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -83,5 +83,6 @@ pub async fn auto_close(state: &AppState, now: i64) -> ApiResult<Vec<i64>> {
         state.cache.invalidate(id);
         tracing::info!(story_id = id, "closed by the auto-close policy");
     }
+    crate::webhooks::stories_closed(state, &closed);
     Ok(closed)
 }

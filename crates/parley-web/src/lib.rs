@@ -18,6 +18,7 @@ pub mod rate;
 pub mod service;
 pub mod versions;
 pub mod view;
+pub mod webhooks;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -235,6 +236,7 @@ pub async fn serve(
         std::io::Error::other(format!("listening for the other nodes' live updates: {e}"))
     })?;
     let jobs = jobs::spawn(state.clone());
+    let webhook_worker = webhooks::spawn_worker(state.clone());
     let stopping = state.shutdown.clone();
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
@@ -244,6 +246,7 @@ pub async fn serve(
         })
         .await;
     jobs.abort();
+    webhook_worker.abort();
     drop(fanout);
     served
 }

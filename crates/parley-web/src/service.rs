@@ -239,6 +239,7 @@ pub(crate) fn announce_moderation(
         comment_id: c.id,
         status: c.status.as_str().into(),
     });
+    crate::webhooks::comment_changed(state, site_id, kind, c);
 }
 
 fn new_comment_kind(c: &Comment) -> ModerationKind {

@@ -123,6 +123,9 @@ pub(crate) struct ServeArgs {
     /// milliseconds. [default: 60000]
     #[arg(long, env = "PARLEY_JOBS_EVERY_MS", hide = true)]
     jobs_every_ms: Option<u64>,
+    /// Accept webhook URLs on loopback and private addresses (see docs/WEBHOOKS.md).
+    #[arg(long, env = "PARLEY_WEBHOOKS_ALLOW_PRIVATE")]
+    webhooks_allow_private: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum, Deserialize, PartialEq, Eq)]
@@ -150,6 +153,7 @@ pub(crate) struct FileSettings {
     session_days: Option<u64>,
     body_limit_bytes: Option<usize>,
     log_format: Option<LogFormat>,
+    webhooks_allow_private: Option<bool>,
 }
 
 #[derive(Subcommand)]
@@ -443,6 +447,8 @@ pub(crate) fn resolve(args: ServeArgs, file: FileSettings) -> Result<Resolved> {
         jobs_every: args
             .jobs_every_ms
             .map_or(defaults.jobs_every, Duration::from_millis),
+        webhooks_allow_private: args.webhooks_allow_private
+            || file.webhooks_allow_private.unwrap_or(false),
         ..defaults
     };
     if config.max_comment_chars == 0

@@ -10,6 +10,7 @@ mod backup;
 mod import;
 mod rows;
 pub(crate) mod writer;
+pub mod webhooks;
 
 use async_trait::async_trait;
 use futures::future::BoxFuture;
@@ -1127,6 +1128,11 @@ where
     for<'r> (i64, String): FromRow<'r, DB::Row>,
     for<'r> (i64, i64, i64, i64, String, String, i64): FromRow<'r, DB::Row>,
     for<'r> (String, i64, i64, i64, i64, String, String, i64): FromRow<'r, DB::Row>,
+    // webhooks (sql/webhooks.rs)
+    for<'r> webhooks::Webhook: FromRow<'r, DB::Row>,
+    for<'r> webhooks::ClaimedDelivery: FromRow<'r, DB::Row>,
+    for<'r> webhooks::WebhookDelivery: FromRow<'r, DB::Row>,
+    for<'r> webhooks::WebhookAttempt: FromRow<'r, DB::Row>,
 {
     fn backend(&self) -> &'static str {
         DB::KIND
@@ -1160,6 +1166,10 @@ where
     }
 
     fn importer(&self) -> &dyn crate::import::ImportStore {
+        self
+    }
+
+    fn webhooks(&self) -> &dyn webhooks::WebhookStore {
         self
     }
 

@@ -63,7 +63,7 @@ pub async fn sign_in(
     start_session(&state, &user, req.session, StatusCode::OK).await
 }
 
-async fn start_session(
+pub(crate) async fn start_session(
     state: &AppState,
     user: &User,
     kind: SessionKind,

@@ -7,6 +7,7 @@ pub mod me;
 pub mod meta;
 pub mod moderation;
 pub mod stories;
+pub mod webhooks;
 
 use axum::Router;
 use axum::routing::{get, post, put};
@@ -88,6 +89,18 @@ pub fn routes() -> Router<AppState> {
             post(moderation::reopen_story),
         )
         .route("/api/v1/sites/{name}/policy", put(moderation::put_policy))
+        .route(
+            "/api/v1/sites/{name}/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route(
+            "/api/v1/sites/{name}/webhooks/{id}",
+            axum::routing::delete(webhooks::delete),
+        )
+        .route(
+            "/api/v1/sites/{name}/webhooks/{id}/deliveries",
+            get(webhooks::deliveries),
+        )
         .route(
             "/api/v1/stories/{id}/policy",
             put(moderation::put_story_policy),

@@ -580,6 +580,7 @@ pub async fn set_story_closed(
             "a closed message has at most 500 characters",
         ));
     }
+    let story_was_closed = story.fields.is_closed;
     let mut fields = story.fields.clone();
     fields.is_closed = closed;
     fields.closed_message = if closed {
@@ -605,6 +606,9 @@ pub async fn set_story_closed(
             reason: message.unwrap_or_default().to_owned(),
         })
         .await?;
+    if closed && !story_was_closed {
+        crate::webhooks::story_closed(state, &story);
+    }
     state.cache.invalidate(story.id);
     state.events.publish(StoryEvent {
         id: 0,

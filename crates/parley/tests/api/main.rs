@@ -17,3 +17,4 @@ mod pages;
 mod policy;
 mod publish;
 mod stories;
+mod webhooks;
