@@ -3,7 +3,8 @@
      <script src="https://comments.courier.example/embed.js" data-site="courier" async></script>
    Optional: data-url (the story's URL; default: the canonical link, else this page's
    address without its #fragment), data-title (default: document.title), data-container
-   (a CSS selector; default: #parley-comments). Shows the conversation in an iframe
+   (a CSS selector; default: #parley-comments), data-sso-token (a single sign-on token
+   from the newsroom's server, docs/INTEGRATION.md: signs the reader in). Shows the conversation in an iframe
    that takes the height of its content. */
 (() => {
   "use strict";
@@ -35,6 +36,9 @@
     if (opts.site) src.searchParams.set("site", opts.site);
     src.searchParams.set("url", storyUrl());
     src.searchParams.set("title", opts.title || document.title || "");
+    // Single sign-on: in the fragment, so it reaches the frame's script but no server log,
+    // cache key or Referer.
+    if (opts.ssoToken) src.hash = new URLSearchParams({ sso: opts.ssoToken }).toString();
     const frame = document.createElement("iframe");
     frame.className = "parley-frame";
     frame.src = src.href;

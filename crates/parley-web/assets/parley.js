@@ -537,6 +537,19 @@
       token = stored;
       api("GET", "/api/v1/me").then((d) => becomeSignedIn(d.user), () => storeToken(null));
     }
+    // Single sign-on: the newsroom's token, handed over in the fragment by embed.js.
+    const sso = new URLSearchParams(location.hash.slice(1)).get("sso");
+    if (sso) {
+      history.replaceState(null, "", location.pathname + location.search);
+      const site = new URLSearchParams(location.search).get("site") || undefined;
+      api("POST", "/api/v1/sso/session", { token: sso, site, session: "token" }).then(
+        (d) => {
+          storeToken(d.token);
+          becomeSignedIn(d.user);
+        },
+        (e) => announce(e.message),
+      );
+    }
   }
 
   // ---- wiring

@@ -1,0 +1,73 @@
+// Single sign-on in the embed: a newsroom page passes a token signed by its server in
+// `data-sso-token`; the reader is signed in inside the iframe (no cookie, no popup) and
+// can comment under the name the token carries. Parley answers on another site than the
+// page, as in the embed test, so only the token can sign the reader in.
+
+import assert from 'node:assert/strict';
+import { createHmac, randomUUID } from 'node:crypto';
+import { describe, test, before, after } from 'node:test';
+import { TIMEOUT, useEnv, newContext, diagnose, api, apiToken, unique } from './harness.mjs';
+
+const SITE = 'ssotest';
+const ADMIN = { email: 'sso.admin@example.test', name: 'Sso Admin', password: 'sso admin password 1' };
+const SECRET = 'an-sso-secret-for-the-browser-test-0123456789';
+
+const b64url = (text) => Buffer.from(text).toString('base64url');
+
+function ssoToken(claims) {
+  const head = `${b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${b64url(JSON.stringify(claims))}`;
+  return `${head}.${createHmac('sha256', SECRET).update(head).digest('base64url')}`;
+}
+
+function articlePage(parley, token) {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>SSO article</title></head>
+<body><main><h1>SSO article</h1>
+<div id="parley-comments"></div>
+<script src="${parley}/embed.js" data-site="${SITE}" data-sso-token="${token}" async></script>
+</main></body></html>`;
+}
+
+describe('single sign-on in the embed', () => {
+  const env = useEnv({ before, after }, {
+    name: 'sso',
+    statics: 1,
+    parley: ({ statics }) => ({
+      sites: [{ name: SITE, origins: [`http://localhost:${statics[0].port}`] }],
+      users: [{ ...ADMIN, site: SITE, role: 'admin' }],
+    }),
+  });
+  let ctx;
+  after(async () => ctx?.close());
+
+  test('a token in data-sso-token signs the reader in inside the iframe', { timeout: TIMEOUT.test }, () =>
+    diagnose('sso-embed', { contexts: () => [ctx], server: env.server }, async () => {
+      const admin = await apiToken(env.base, ADMIN.email, ADMIN.password, SITE);
+      const set = await api(env.base, 'PUT', `/api/v1/sites/${SITE}/sso`, { token: admin, body: { secret: SECRET } });
+      assert.equal(set.status, 200, JSON.stringify(set.body));
+
+      const now = Math.floor(Date.now() / 1000);
+      const name = `Subscriber ${unique()}`.slice(0, 40);
+      const token = ssoToken({
+        sub: 'np-1', email: 'np-1@newsroom.example', name, iat: now, exp: now + 300, jti: randomUUID(), aud: SITE,
+      });
+      const [statics] = env.statics;
+      statics.set('/news/sso.html', articlePage(env.base, token));
+
+      ctx = await newContext(env.browser);
+      const page = await ctx.newPage();
+      await page.goto(`http://localhost:${statics.port}/news/sso.html`);
+      const iframe = page.locator('#parley-comments iframe').first();
+      await iframe.waitFor({ timeout: TIMEOUT.navigation });
+      const frame = await (await iframe.elementHandle()).contentFrame();
+      await frame.locator('#comment-body').waitFor({ timeout: TIMEOUT.navigation });
+      assert.ok(!frame.url().includes('sso='), 'the token leaves the frame address once used');
+      const text = `Signed in by the newsroom ${unique()}`;
+      await frame.locator('#comment-body').fill(text);
+      await frame.locator('#comment-form button[type="submit"]').click();
+      const posted = frame.locator('ol.comments article.comment', { has: frame.locator('.comment-body', { hasText: text }) });
+      await posted.waitFor();
+      assert.equal((await posted.locator('.comment-author').innerText()).trim(), name);
+      assert.deepEqual(ctx.pageErrors, [], 'no script errors');
+    }));
+});
