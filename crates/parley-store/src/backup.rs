@@ -268,6 +268,19 @@ pub const TABLES: &[Table] = &[
         secret: false,
         identity: false,
     },
+    Table {
+        name: "sso_links",
+        columns: &[
+            int("site_id"),
+            text("external_id"),
+            int("user_id"),
+            text("badges"),
+            int("created_at"),
+        ],
+        key: &["site_id", "external_id"],
+        secret: false,
+        identity: false,
+    },
     // Only with secrets: an endpoint is no use without its signing secret.
     Table {
         name: "webhooks",
@@ -292,6 +305,10 @@ pub const EXCLUDED: &[(&str, &str)] = &[
     (
         "signin_failures",
         "sign-in throttle counters: they last minutes and are keyed by email and network address",
+    ),
+    (
+        "sso_used_tokens",
+        "single sign-on token ids already used: kept only until the tokens expire",
     ),
     (
         "webhook_deliveries",

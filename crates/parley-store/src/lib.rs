@@ -22,6 +22,7 @@ pub use model::*;
 pub use moderation_context::{AuditLine, AuditQuery, AuthorRecord, ModerationContext, ReportNote};
 pub use sql::{Backend, SqlStore};
 pub use sql::webhooks;
+pub use sql::sso;
 pub use store::Store;
 
 /// Opens (creating if needed) the database at `url` and brings its schema up to date.

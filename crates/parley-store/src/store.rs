@@ -235,4 +235,8 @@ pub trait Store: crate::moderation_context::ModerationContext + Send + Sync + 's
     // ---- webhooks: implemented in sql/webhooks.rs ----
     /// Endpoints, their outbox of deliveries and the attempts log; see [`crate::webhooks`].
     fn webhooks(&self) -> &dyn crate::webhooks::WebhookStore;
+
+    // ---- single sign-on: implemented in sql/sso.rs ----
+    /// Newsroom reader links and used token ids; see [`crate::sso`].
+    fn sso(&self) -> &dyn crate::sso::SsoStore;
 }

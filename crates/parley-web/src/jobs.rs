@@ -34,6 +34,9 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
                 if let Err(e) = state.store.sweep_signin_failures(now - window).await {
                     tracing::warn!(error = %e, "sweeping old sign-in failures");
                 }
+                if let Err(e) = state.store.sso().sweep_sso_tokens(now).await {
+                    tracing::warn!(error = %e, "sweeping expired single sign-on token ids");
+                }
             }
         }
     })

@@ -16,6 +16,7 @@ pub mod pages;
 pub mod publish;
 pub mod rate;
 pub mod service;
+pub mod sso;
 pub mod versions;
 pub mod view;
 pub mod webhooks;

@@ -615,6 +615,7 @@ pub async fn register(
     name: &str,
     password: &str,
 ) -> ApiResult<User> {
+    crate::sso::require_local_accounts(state, site.id).await?;
     let email = Email::parse(email)?;
     let name = DisplayName::parse(name)?;
     let password = Password::parse(password)?;
@@ -650,6 +651,11 @@ pub async fn sign_in(
     match (user, verify_password(password.to_owned(), hash).await?) {
         (Some(user), true) => {
             attempt.succeeded(state).await?;
+            // Admins keep their password when readers must use SSO, so no site locks
+            // its admins out.
+            if user.role < Role::Admin {
+                crate::sso::require_local_accounts(state, site.id).await?;
+            }
             Ok(user)
         }
         _ => {

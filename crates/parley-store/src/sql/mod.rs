@@ -10,6 +10,7 @@ mod backup;
 mod import;
 mod rows;
 pub(crate) mod writer;
+pub mod sso;
 pub mod webhooks;
 
 use async_trait::async_trait;
@@ -1170,6 +1171,10 @@ where
     }
 
     fn webhooks(&self) -> &dyn webhooks::WebhookStore {
+        self
+    }
+
+    fn sso(&self) -> &dyn sso::SsoStore {
         self
     }
 

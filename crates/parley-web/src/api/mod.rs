@@ -6,6 +6,7 @@ pub mod events;
 pub mod me;
 pub mod meta;
 pub mod moderation;
+pub mod sso;
 pub mod stories;
 pub mod webhooks;
 
@@ -89,6 +90,8 @@ pub fn routes() -> Router<AppState> {
             post(moderation::reopen_story),
         )
         .route("/api/v1/sites/{name}/policy", put(moderation::put_policy))
+        .route("/api/v1/sso/session", post(sso::session))
+        .route("/api/v1/sites/{name}/sso", put(sso::put_settings))
         .route(
             "/api/v1/sites/{name}/webhooks",
             get(webhooks::list).post(webhooks::create),

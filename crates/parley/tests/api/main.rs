@@ -16,5 +16,6 @@ mod operations;
 mod pages;
 mod policy;
 mod publish;
+mod sso;
 mod stories;
 mod webhooks;
