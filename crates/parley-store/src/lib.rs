@@ -7,9 +7,9 @@ pub mod error;
 pub mod import;
 pub mod inspect;
 pub mod model;
-pub mod nodes;
 #[path = "sql/moderation_context.rs"]
 pub mod moderation_context;
+pub mod nodes;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
@@ -20,9 +20,9 @@ use std::sync::Arc;
 pub use error::{StoreError, StoreResult};
 pub use model::*;
 pub use moderation_context::{AuditLine, AuditQuery, AuthorRecord, ModerationContext, ReportNote};
-pub use sql::{Backend, SqlStore};
-pub use sql::webhooks;
 pub use sql::sso;
+pub use sql::webhooks;
+pub use sql::{Backend, SqlStore};
 pub use store::Store;
 
 /// Opens (creating if needed) the database at `url` and brings its schema up to date.

@@ -87,8 +87,7 @@ pub trait Store: crate::moderation_context::ModerationContext + Send + Sync + 's
     async fn signin_failures(&self, key: &str) -> StoreResult<Option<(i64, i64)>>;
     /// Counts a failed sign-in under `key`: in the current window, or in a new one when
     /// the last started at or before `now - window_ms`.
-    async fn record_signin_failure(&self, key: &str, now: i64, window_ms: i64)
-    -> StoreResult<()>;
+    async fn record_signin_failure(&self, key: &str, now: i64, window_ms: i64) -> StoreResult<()>;
     async fn clear_signin_failures(&self, key: &str) -> StoreResult<()>;
     /// Forgets windows that started before `before`; returns how many.
     async fn sweep_signin_failures(&self, before: i64) -> StoreResult<i64>;

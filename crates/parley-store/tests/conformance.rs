@@ -2395,7 +2395,10 @@ async fn readiness_compares_applied_migrations_with_the_binarys(db: TestDb) {
     let ready = db.store.readiness().await.unwrap();
     assert!(ready.is_current(), "{ready:?}");
     let pool = db.store.pool_use();
-    assert!(pool.max >= 1 && pool.idle <= pool.open && pool.open <= pool.max, "{pool:?}");
+    assert!(
+        pool.max >= 1 && pool.idle <= pool.open && pool.open <= pool.max,
+        "{pool:?}"
+    );
 
     // A newer node migrated the database further.
     db.exec(
@@ -2412,7 +2415,8 @@ async fn readiness_compares_applied_migrations_with_the_binarys(db: TestDb) {
     // A migration this binary has is missing.
     db.exec("DELETE FROM _sqlx_migrations WHERE version = 99990101")
         .await;
-    db.exec("DELETE FROM _sqlx_migrations WHERE version = 2").await;
+    db.exec("DELETE FROM _sqlx_migrations WHERE version = 2")
+        .await;
     let ready = db.store.readiness().await.unwrap();
     assert_eq!(ready.pending, vec![2]);
     assert!(!ready.is_current());
@@ -2433,7 +2437,10 @@ async fn nodes_hear_each_others_messages_in_order(db: TestDb) {
         let heard = tokio::time::timeout(std::time::Duration::from_secs(10), feed.recv())
             .await
             .expect("heard in time");
-        assert_eq!(heard, Some(parley_store::nodes::NodeMessage::Message(format!("m{n}"))));
+        assert_eq!(
+            heard,
+            Some(parley_store::nodes::NodeMessage::Message(format!("m{n}")))
+        );
     }
 }
 
@@ -2446,7 +2453,10 @@ async fn signin_failures_count_in_windows_and_clear(store: Arc<dyn Store>) {
             .await
             .unwrap();
     }
-    store.record_signin_failure("ip:10.0.0.1", T0, window).await.unwrap();
+    store
+        .record_signin_failure("ip:10.0.0.1", T0, window)
+        .await
+        .unwrap();
     assert_eq!(
         store.signin_failures("account:1:a").await.unwrap(),
         Some((T0, 3))

@@ -78,8 +78,8 @@ impl AppState {
             config.signin_window,
         );
         let ip_throttle = Throttle::new("ip", config.signin_failures_per_ip, config.signin_window);
-        let versions = (store.backend() != "sqlite")
-            .then(|| Arc::new(versions::StoryVersions::start(&store)));
+        let versions =
+            (store.backend() != "sqlite").then(|| Arc::new(versions::StoryVersions::start(&store)));
         Self {
             store,
             cache: Arc::new(PageCache::new(Duration::from_secs(1), 2_000)),

@@ -16,8 +16,8 @@ use parley_store::{
 
 use crate::auth::{hash_password, new_token, verify_password};
 use crate::error::{ApiError, ApiResult};
-use crate::metrics::CommentOutcome;
 use crate::events::{EventKind, ModerationEvent, ModerationKind, StoryEvent};
+use crate::metrics::CommentOutcome;
 use crate::{AppState, now_ms};
 
 /// A top-level (or featured) comment with its first replies, nested.
@@ -703,7 +703,10 @@ impl PasswordAttempt {
     pub async fn failed(&self, state: &AppState) -> ApiResult<()> {
         let now = now_ms();
         let store = state.store.as_ref();
-        state.account_throttle.fail(store, &self.account, now).await?;
+        state
+            .account_throttle
+            .fail(store, &self.account, now)
+            .await?;
         state.ip_throttle.fail(store, &self.ip, now).await?;
         Ok(())
     }

@@ -4,14 +4,14 @@
 //! `crate::sqlite` and `crate::postgres`: connecting, pragmas, migrations, how writes
 //! are committed.
 
-mod feeds;
 mod account_data;
 mod backup;
+mod feeds;
 mod import;
 mod rows;
-pub(crate) mod writer;
 pub mod sso;
 pub mod webhooks;
+pub(crate) mod writer;
 
 use async_trait::async_trait;
 use futures::future::BoxFuture;
@@ -1451,12 +1451,7 @@ where
         .await?)
     }
 
-    async fn record_signin_failure(
-        &self,
-        key: &str,
-        now: i64,
-        window_ms: i64,
-    ) -> StoreResult<()> {
+    async fn record_signin_failure(&self, key: &str, now: i64, window_ms: i64) -> StoreResult<()> {
         let key = key.to_owned();
         self.write(move |conn| {
             Box::pin(async move {
@@ -1983,11 +1978,7 @@ where
         SqlStore::feed_story_comments(self, story_id, limit).await
     }
 
-    async fn feed_featured_comments(
-        &self,
-        site_id: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<Comment>> {
+    async fn feed_featured_comments(&self, site_id: i64, limit: i64) -> StoreResult<Vec<Comment>> {
         SqlStore::feed_featured_comments(self, site_id, limit).await
     }
 

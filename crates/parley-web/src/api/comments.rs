@@ -75,9 +75,14 @@ pub async fn page(
     let body =
         Bytes::from(serde_json::to_vec(&view).map_err(|e| ApiError::Internal(e.to_string()))?);
     let etag = format!("\"c{story_id}-{}-{:x}\"", page.story.version, fnv(&key));
-    state
-        .cache
-        .put(story_id, generation, page.story.version, key, body.clone(), etag.clone());
+    state.cache.put(
+        story_id,
+        generation,
+        page.story.version,
+        key,
+        body.clone(),
+        etag.clone(),
+    );
     Ok(cached_response(body, &etag, &headers, "application/json"))
 }
 

@@ -760,7 +760,9 @@ pub async fn events(
         std::future::ready(match item {
             Ok(e) if replayed.contains(&e.id) => None,
             Ok(e) => Some(moderation_sse(&e)),
-            Err(BroadcastStreamRecvError::Lagged(_)) => Some(Event::default().event("reset").data("{}")),
+            Err(BroadcastStreamRecvError::Lagged(_)) => {
+                Some(Event::default().event("reset").data("{}"))
+            }
         })
     });
     let open = state.metrics.sse_stream();
@@ -768,10 +770,10 @@ pub async fn events(
         .chain(live)
         .take_until(state.shutting_down())
         .map(move |event| {
-        // Counted as open until the moderator goes and the stream is dropped.
-        let _open = &open;
-        Ok(event)
-    });
+            // Counted as open until the moderator goes and the stream is dropped.
+            let _open = &open;
+            Ok(event)
+        });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(20))))
 }
 

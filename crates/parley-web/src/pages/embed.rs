@@ -168,9 +168,14 @@ pub async fn embed_page(
             .map_err(|e| PageError::Api(ApiError::Internal(e.to_string())))?,
     );
     let etag = format!("\"e{story_id}-{version}-{:x}\"", fnv(&key));
-    state
-        .cache
-        .put(story_id, generation, version, key, body.clone(), etag.clone());
+    state.cache.put(
+        story_id,
+        generation,
+        version,
+        key,
+        body.clone(),
+        etag.clone(),
+    );
     Ok(framed(public_page(body, &etag, &headers), &csp))
 }
 

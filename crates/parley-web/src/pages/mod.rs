@@ -74,13 +74,22 @@ pub fn routes() -> Router<AppState> {
         .route("/moderate/audit", get(moderation::audit_page))
         .route("/moderate/bulk", post(moderation::bulk))
         .route("/moderate/{queue}", get(moderation::queue_page))
-        .route("/moderate/{queue}/items/{id}", get(moderation::item_fragment))
+        .route(
+            "/moderate/{queue}/items/{id}",
+            get(moderation::item_fragment),
+        )
         .route(
             "/moderate/comments/{id}/{action}",
             post(moderation::comment_action),
         )
-        .route("/moderate/users/{id}/{action}", post(moderation::user_action))
-        .route("/moderate/stories/{id}/{action}", post(moderation::story_action))
+        .route(
+            "/moderate/users/{id}/{action}",
+            post(moderation::user_action),
+        )
+        .route(
+            "/moderate/stories/{id}/{action}",
+            post(moderation::story_action),
+        )
         .route("/embed", get(embed::embed_page))
         .route("/embed/signin", get(embed::signin_page).post(embed::signin))
 }

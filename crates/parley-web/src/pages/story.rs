@@ -211,9 +211,14 @@ pub async fn story_page(
     }
     let body = Bytes::from(body);
     let etag = format!("\"h{story_id}-{version}-{:x}\"", fnv(&key));
-    state
-        .cache
-        .put(story_id, generation, version, key, body.clone(), etag.clone());
+    state.cache.put(
+        story_id,
+        generation,
+        version,
+        key,
+        body.clone(),
+        etag.clone(),
+    );
     Ok(public_page(body, &etag, &headers))
 }
 
