@@ -328,7 +328,8 @@ fn compiled_rules(
 }
 
 /// Runs the moderation pipeline on a new comment or an edit (`edited` is the comment
-/// being edited). A reject becomes the error the author sees, after an audit entry (on
+/// being edited) under the story's `policy`, which the caller has already read. A
+/// reject becomes the error the author sees, after an audit entry (on
 /// the comment for an edit, on the author for a new comment, which is not stored); a
 /// hold becomes the ruling the store keeps with the revision.
 async fn moderate(
@@ -338,8 +339,8 @@ async fn moderate(
     body: &str,
     edited: Option<i64>,
     ip: Option<IpAddr>,
+    policy: Policy,
 ) -> ApiResult<Ruling> {
-    let policy = story_policy(state, story).await?;
     let rules = compiled_rules(state, policy)
         .map_err(|e| ApiError::Internal(format!("site {} word lists: {e}", story.site_id)))?;
     let now = now_ms();
@@ -431,7 +432,8 @@ pub async fn post_comment(
     if story.site_id != author.site_id {
         return Err(ApiError::forbidden("your account belongs to another site"));
     }
-    let ruling = moderate(state, author, &story, body.as_str(), None, Some(ip)).await?;
+    let policy = story_policy(state, &story).await?;
+    let ruling = moderate(state, author, &story, body.as_str(), None, Some(ip), policy).await?;
     let comment = state
         .store
         .create_comment_ruled(
@@ -477,10 +479,11 @@ pub async fn edit_comment(
                 && matches!(c.status, CommentStatus::Published | CommentStatus::Pending) =>
         {
             let story = state.story(c.story_id).await?;
-            if let Some(secs) = story_policy(state, &story).await?.edit_window_secs {
+            let policy = story_policy(state, &story).await?;
+            if let Some(secs) = policy.edit_window_secs {
                 window_ms = ms(Duration::from_secs(secs));
             }
-            moderate(state, editor, &story, body.as_str(), Some(id), None).await?
+            moderate(state, editor, &story, body.as_str(), Some(id), None, policy).await?
         }
         _ => Ruling::default(),
     };
