@@ -318,6 +318,10 @@ pub const EXCLUDED: &[(&str, &str)] = &[
         "webhook_attempts",
         "the webhook delivery log's attempts (see webhook_deliveries)",
     ),
+    (
+        "mail_outbox",
+        "queued and sent mail: transient, and restoring it would send old mail again",
+    ),
 ];
 
 pub fn table(name: &str) -> Option<&'static Table> {

@@ -238,4 +238,8 @@ pub trait Store: crate::moderation_context::ModerationContext + Send + Sync + 's
     // ---- single sign-on: implemented in sql/sso.rs ----
     /// Newsroom reader links and used token ids; see [`crate::sso`].
     fn sso(&self) -> &dyn crate::sso::SsoStore;
+
+    // ---- mail: implemented in sql/mail.rs ----
+    /// The outbox of mail to readers, sent by a worker over SMTP; see [`crate::mail`].
+    fn mail(&self) -> &dyn crate::mail::MailStore;
 }

@@ -8,6 +8,7 @@ mod account_data;
 mod backup;
 mod feeds;
 mod import;
+pub mod mail;
 mod rows;
 pub mod sso;
 pub mod webhooks;
@@ -1134,6 +1135,9 @@ where
     for<'r> webhooks::ClaimedDelivery: FromRow<'r, DB::Row>,
     for<'r> webhooks::WebhookDelivery: FromRow<'r, DB::Row>,
     for<'r> webhooks::WebhookAttempt: FromRow<'r, DB::Row>,
+    // mail outbox (sql/mail.rs)
+    for<'r> mail::ClaimedMail: FromRow<'r, DB::Row>,
+    for<'r> mail::OutboxMail: FromRow<'r, DB::Row>,
 {
     fn backend(&self) -> &'static str {
         DB::KIND
@@ -1175,6 +1179,10 @@ where
     }
 
     fn sso(&self) -> &dyn sso::SsoStore {
+        self
+    }
+
+    fn mail(&self) -> &dyn mail::MailStore {
         self
     }
 
