@@ -38,6 +38,18 @@ pub struct WebConfig {
     pub webhook_poll_every: Duration,
     /// How long a receiver has to answer.
     pub webhook_timeout: Duration,
+    /// The SMTP server mail is sent through; None leaves mail queued, unsent.
+    pub smtp: Option<crate::mail::SmtpSettings>,
+    /// The sender of every mail, a mailbox like `Courier comments <comments@courier.example>`.
+    pub mail_from: Option<String>,
+    /// Waits before each retry of mail that could not be sent; one attempt more than
+    /// delays in all.
+    pub mail_retry_delays: Vec<Duration>,
+    /// How often the mail worker looks for due mail.
+    pub mail_poll_every: Duration,
+    /// How long sent and failed mail stays in the outbox (the admin's view) before it
+    /// is swept.
+    pub mail_keep: Duration,
 }
 
 impl Default for WebConfig {
@@ -66,6 +78,14 @@ impl Default for WebConfig {
                 .collect(),
             webhook_poll_every: Duration::from_secs(1),
             webhook_timeout: Duration::from_secs(10),
+            smtp: None,
+            mail_from: None,
+            mail_retry_delays: [60, 300, 1800, 2 * 3600, 6 * 3600, 24 * 3600]
+                .into_iter()
+                .map(Duration::from_secs)
+                .collect(),
+            mail_poll_every: Duration::from_secs(1),
+            mail_keep: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod events;
 pub mod extract;
 pub mod fanout;
 pub mod jobs;
+pub mod mail;
 pub mod metrics;
 pub mod pages;
 pub mod publish;
@@ -238,6 +239,7 @@ pub async fn serve(
     })?;
     let jobs = jobs::spawn(state.clone());
     let webhook_worker = webhooks::spawn_worker(state.clone());
+    let mail_worker = mail::spawn_worker(state.clone());
     let stopping = state.shutdown.clone();
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
@@ -248,6 +250,7 @@ pub async fn serve(
         .await;
     jobs.abort();
     webhook_worker.abort();
+    mail_worker.abort();
     drop(fanout);
     served
 }

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod comments;
 pub mod events;
+pub mod mail;
 pub mod me;
 pub mod meta;
 pub mod moderation;
@@ -104,6 +105,7 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/sites/{name}/webhooks/{id}/deliveries",
             get(webhooks::deliveries),
         )
+        .route("/api/v1/sites/{name}/mail", get(mail::outbox))
         .route(
             "/api/v1/stories/{id}/policy",
             put(moderation::put_story_policy),
