@@ -7,6 +7,7 @@ pub mod account;
 pub mod cursor;
 pub mod markdown;
 pub mod moderation;
+pub mod notify;
 pub mod sso;
 pub mod text;
 pub mod thread;

@@ -131,6 +131,9 @@ pub struct Policy {
     pub report_threshold: u32,
     /// What happens to a reader's comments when they delete their account.
     pub on_account_delete: OnAccountDelete,
+    /// Readers must confirm their email address (the link mailed on registration)
+    /// before they can comment. Staff and single sign-on accounts are exempt.
+    pub require_verified_email: bool,
 }
 
 /// What deleting an account does to its comments.
@@ -172,6 +175,7 @@ impl Default for Policy {
             suspect: String::new(),
             report_threshold: 1,
             on_account_delete: OnAccountDelete::Tombstone,
+            require_verified_email: false,
         }
     }
 }

@@ -281,6 +281,29 @@ pub const TABLES: &[Table] = &[
         secret: false,
         identity: false,
     },
+    Table {
+        name: "email_verifications",
+        columns: &[int("user_id"), int("verified_at")],
+        key: &["user_id"],
+        secret: false,
+        identity: false,
+    },
+    Table {
+        name: "notification_prefs",
+        columns: &[
+            int("user_id"),
+            text("reply"),
+            text("featured"),
+            text("moderation"),
+            // A credential of sorts (it unsubscribes), but losing it would break the
+            // links in mail already sent: it is kept, like the choices themselves.
+            text("unsubscribe_key"),
+            int("updated_at"),
+        ],
+        key: &["user_id"],
+        secret: false,
+        identity: false,
+    },
     // Only with secrets: an endpoint is no use without its signing secret.
     Table {
         name: "webhooks",
@@ -317,6 +340,14 @@ pub const EXCLUDED: &[(&str, &str)] = &[
     (
         "webhook_attempts",
         "the webhook delivery log's attempts (see webhook_deliveries)",
+    ),
+    (
+        "account_tokens",
+        "links mailed for confirming an address or resetting a password: single-use, they expire within days",
+    ),
+    (
+        "digest_items",
+        "notifications waiting for a daily digest: restoring them would mail them again",
     ),
     (
         "mail_outbox",

@@ -20,6 +20,7 @@ use std::sync::Arc;
 pub use error::{StoreError, StoreResult};
 pub use model::*;
 pub use moderation_context::{AuditLine, AuditQuery, AuthorRecord, ModerationContext, ReportNote};
+pub use sql::account_mail;
 pub use sql::mail;
 pub use sql::sso;
 pub use sql::webhooks;

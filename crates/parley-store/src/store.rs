@@ -242,4 +242,9 @@ pub trait Store: crate::moderation_context::ModerationContext + Send + Sync + 's
     // ---- mail: implemented in sql/mail.rs ----
     /// The outbox of mail to readers, sent by a worker over SMTP; see [`crate::mail`].
     fn mail(&self) -> &dyn crate::mail::MailStore;
+
+    // ---- account mail and notifications: implemented in sql/account_mail.rs ----
+    /// Confirmed addresses, mailed links, notification choices and digests; see
+    /// [`crate::account_mail`].
+    fn account_mail(&self) -> &dyn crate::account_mail::AccountMailStore;
 }

@@ -50,6 +50,9 @@ pub struct WebConfig {
     /// How long sent and failed mail stays in the outbox (the admin's view) before it
     /// is swept.
     pub mail_keep: Duration,
+    /// How long a reader's notifications collect before their digest is mailed: the
+    /// digest goes out once the oldest waiting notification is this old.
+    pub digest_every: Duration,
 }
 
 impl Default for WebConfig {
@@ -86,6 +89,7 @@ impl Default for WebConfig {
                 .collect(),
             mail_poll_every: Duration::from_secs(1),
             mail_keep: Duration::from_secs(30 * 24 * 3600),
+            digest_every: Duration::from_secs(24 * 3600),
         }
     }
 }

@@ -98,6 +98,8 @@ impl From<StoreError> for ApiError {
             StoreError::Refused { code, message } => {
                 let status = match code {
                     "not_author" | "account_restricted" => StatusCode::FORBIDDEN,
+                    "link_invalid" => StatusCode::BAD_REQUEST,
+                    "link_expired" | "link_used" => StatusCode::GONE,
                     _ => StatusCode::CONFLICT,
                 };
                 ApiError::new(status, code, message)

@@ -26,6 +26,9 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
             if let Err(e) = auto_close(&state, now).await {
                 tracing::warn!(error = ?e, "closing stories past their policy's age");
             }
+            if let Err(e) = crate::notify::send_digests(&state, now).await {
+                tracing::warn!(error = ?e, "queueing daily digests");
+            }
             if round % SWEEP_EVERY == 0 {
                 if let Err(e) = state.store.delete_expired_sessions(now).await {
                     tracing::warn!(error = %e, "sweeping expired sessions");
@@ -36,6 +39,11 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
                 }
                 if let Err(e) = state.store.sso().sweep_sso_tokens(now).await {
                     tracing::warn!(error = %e, "sweeping expired single sign-on token ids");
+                }
+                // Kept a day past expiry, so a late click hears "expired", not "unknown".
+                let links_before = now - DAY_MS;
+                if let Err(e) = state.store.account_mail().sweep_account_links(links_before).await {
+                    tracing::warn!(error = %e, "sweeping expired mailed links");
                 }
             }
         }

@@ -1,6 +1,7 @@
 //! Parley's HTTP layer: the JSON API, authentication, and the mapping of every error to
 //! one response shape. Domain rules live in `parley-core`, persistence in `parley-store`.
 
+pub mod account_mail;
 pub mod api;
 pub mod assets;
 pub mod auth;
@@ -12,7 +13,9 @@ pub mod extract;
 pub mod fanout;
 pub mod jobs;
 pub mod mail;
+pub mod mail_content;
 pub mod metrics;
+pub mod notify;
 pub mod pages;
 pub mod publish;
 pub mod rate;

@@ -240,6 +240,7 @@ pub(crate) fn announce_moderation(
         status: c.status.as_str().into(),
     });
     crate::webhooks::comment_changed(state, site_id, kind, c);
+    crate::notify::comment_changed(state, kind, c);
 }
 
 fn new_comment_kind(c: &Comment) -> ModerationKind {
@@ -433,6 +434,7 @@ pub async fn post_comment(
         return Err(ApiError::forbidden("your account belongs to another site"));
     }
     let policy = story_policy(state, &story).await?;
+    crate::account_mail::require_verified(state, author, policy.require_verified_email).await?;
     let ruling = moderate(state, author, &story, body.as_str(), None, Some(ip), policy).await?;
     let comment = state
         .store
@@ -623,7 +625,7 @@ pub async fn register(
     let name = DisplayName::parse(name)?;
     let password = Password::parse(password)?;
     let hash = hash_password(password.expose().to_owned()).await?;
-    Ok(state
+    let user = state
         .store
         .create_user(NewUser {
             site_id: site.id,
@@ -633,7 +635,9 @@ pub async fn register(
             role: Role::Reader,
             now: now_ms(),
         })
-        .await?)
+        .await?;
+    crate::account_mail::after_registration(state, &user).await;
+    Ok(user)
 }
 
 /// Checks credentials, throttling failures per account and per client address.

@@ -335,6 +335,18 @@ where
         )
         .await?
         .len();
+        // Mail state goes with the address it was about.
+        for table in [
+            "account_tokens",
+            "email_verifications",
+            "notification_prefs",
+            "digest_items",
+        ] {
+            sqlx::query::<DB>(&format!("DELETE FROM {table} WHERE user_id = $1"))
+                .bind(user_id)
+                .execute(&mut *conn)
+                .await?;
+        }
 
         // An importer's key for an author is their email, username or name at the
         // source. Keys of their imported comments stay: a re-import must not bring back

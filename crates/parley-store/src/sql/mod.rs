@@ -5,6 +5,7 @@
 //! are committed.
 
 mod account_data;
+pub mod account_mail;
 mod backup;
 mod feeds;
 mod import;
@@ -1135,6 +1136,10 @@ where
     for<'r> webhooks::ClaimedDelivery: FromRow<'r, DB::Row>,
     for<'r> webhooks::WebhookDelivery: FromRow<'r, DB::Row>,
     for<'r> webhooks::WebhookAttempt: FromRow<'r, DB::Row>,
+    // account mail and notifications (sql/account_mail.rs)
+    for<'r> account_mail::TargetRow: FromRow<'r, DB::Row>,
+    for<'r> account_mail::LinkRow: FromRow<'r, DB::Row>,
+    for<'r> account_mail::DigestItem: FromRow<'r, DB::Row>,
     // mail outbox (sql/mail.rs)
     for<'r> mail::ClaimedMail: FromRow<'r, DB::Row>,
     for<'r> mail::OutboxMail: FromRow<'r, DB::Row>,
@@ -1183,6 +1188,10 @@ where
     }
 
     fn mail(&self) -> &dyn mail::MailStore {
+        self
+    }
+
+    fn account_mail(&self) -> &dyn account_mail::AccountMailStore {
         self
     }
 

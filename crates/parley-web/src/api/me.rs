@@ -30,11 +30,16 @@ pub async fn account_export(state: &AppState, user: &User) -> ApiResult<Value> {
         .account_data(user.id)
         .await?
         .ok_or_else(|| ApiError::not_found("account"))?;
+    let mail = state.store.account_mail();
+    let notifications = mail.notification_prefs(user.id).await?;
+    let email_verified_at = mail.email_verified_at(user.id).await?;
     Ok(json!({
         "format": "parley-account-data",
         "version": 1,
         "exported_at": now_ms(),
         "profile": data.profile,
+        "email_verified_at": email_verified_at,
+        "notifications": notifications,
         "comments": data.comments,
         "reactions": data.reactions,
         "reports": data.reports,
@@ -128,6 +133,8 @@ pub async fn delete_account(
         .map(|p| p.on_account_delete)
         .unwrap_or_default();
     let done = state.store.delete_account(user.id, fate, now_ms()).await?;
+    // Mail not yet sent would go to an address we no longer hold.
+    state.store.mail().forget_user_mail(user.id).await?;
     // The sign-in counter of the account is keyed by its email: it goes too.
     PasswordAttempt::new(user.site_id, &user.email, ip)
         .succeeded(state)

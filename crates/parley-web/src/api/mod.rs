@@ -1,5 +1,6 @@
 //! The JSON API under /api/v1: one route table, handlers grouped by resource.
 
+pub mod account_mail;
 pub mod accounts;
 pub mod comments;
 pub mod events;
@@ -27,6 +28,25 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/me", get(accounts::me).delete(me::delete))
         .route("/api/v1/me/export", get(me::export))
+        .route(
+            "/api/v1/me/verification",
+            post(account_mail::resend_verification),
+        )
+        .route("/api/v1/verification", post(account_mail::verify))
+        .route("/api/v1/password-resets", post(account_mail::request_reset))
+        .route(
+            "/api/v1/password-resets/confirm",
+            post(account_mail::confirm_reset),
+        )
+        .route("/api/v1/me/email", post(account_mail::request_email_change))
+        .route(
+            "/api/v1/email-changes/confirm",
+            post(account_mail::confirm_email_change),
+        )
+        .route(
+            "/api/v1/me/notifications",
+            get(account_mail::get_prefs).put(account_mail::put_prefs),
+        )
         .route(
             "/api/v1/counts",
             get(stories::counts_get).post(stories::counts_post),

@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use parley_core::moderation::OnAccountDelete;
+use parley_core::notify::NotificationKind;
 use parley_store::{Site, User};
 use serde::Deserialize;
 
@@ -61,6 +62,7 @@ pub struct SigninPage<'a> {
     pub site: &'a str,
     pub error: Option<&'a str>,
     pub register_href: String,
+    pub forgot_href: String,
     /// Offered in the embed's popup when a cookie session exists already.
     pub continue_as: Option<&'a str>,
 }
@@ -96,6 +98,7 @@ fn signin_form(
         site: &site_name,
         error,
         register_href: with_site("/register", &site_name, next),
+        forgot_href: with_site("/forgot", &site_name, next),
         continue_as: None,
     };
     no_framing(render(status, &page))
@@ -309,6 +312,22 @@ struct AccountPage<'a> {
     has_password: bool,
     fate_sentence: &'static str,
     error: Option<&'a str>,
+    email_verified: bool,
+    verification_required: bool,
+    /// (form field, label, current setting) per notification kind.
+    notification_rows: Vec<(&'static str, &'static str, &'static str)>,
+    can_change_email: bool,
+    email_error: Option<&'a str>,
+    notice: Option<&'a str>,
+}
+
+/// What the account page shows besides the basics: a note after a form, or the
+/// email form's error.
+#[derive(Default)]
+pub(crate) struct AccountNotes<'a> {
+    pub error: Option<&'a str>,
+    pub email_error: Option<&'a str>,
+    pub notice: Option<&'a str>,
 }
 
 #[derive(Deserialize, Default)]
@@ -323,6 +342,19 @@ async fn account_page_for(
     error: Option<&str>,
     status: StatusCode,
 ) -> PageResult<Response> {
+    let notes = AccountNotes {
+        error,
+        ..AccountNotes::default()
+    };
+    account_page_with(state, user, notes, status).await
+}
+
+pub(crate) async fn account_page_with(
+    state: &AppState,
+    user: &User,
+    notes: AccountNotes<'_>,
+    status: StatusCode,
+) -> PageResult<Response> {
     let site_name = crate::pages::actions::site_name(state, user.site_id).await?;
     let has_password = state
         .store
@@ -330,9 +362,32 @@ async fn account_page_for(
         .await?
         .is_some_and(|(_, hash)| hash.is_some());
     let settings = service::site_settings(state, user.site_id).await?;
-    let fate = service::merged_policy(&settings, None)
-        .map(|p| p.on_account_delete)
-        .unwrap_or_default();
+    let policy = service::merged_policy(&settings, None).unwrap_or_default();
+    let fate = policy.on_account_delete;
+    let prefs = state
+        .store
+        .account_mail()
+        .notification_prefs(user.id)
+        .await?;
+    let notification_rows = NotificationKind::ALL
+        .into_iter()
+        .map(|kind| {
+            let label = match kind {
+                NotificationKind::Reply => "When someone replies to my comments",
+                NotificationKind::Featured => "When the editors select one of my comments",
+                NotificationKind::Moderation => {
+                    "When a moderator approves or rejects my held comment"
+                }
+            };
+            (kind.as_str(), label, prefs.get(kind).as_str())
+        })
+        .collect();
+    let from_newsroom = state
+        .store
+        .sso()
+        .sso_external_id(user.id)
+        .await?
+        .is_some();
     let fate_sentence = match fate {
         OnAccountDelete::Tombstone => {
             "Your comments are replaced by a note that a comment was deleted, without your name or words, so the replies of others keep their place."
@@ -347,15 +402,37 @@ async fn account_page_for(
         since: long_date(user.created_at),
         has_password,
         fate_sentence,
-        error,
+        error: notes.error,
+        email_verified: crate::account_mail::is_verified(state, user).await?,
+        verification_required: policy.require_verified_email,
+        notification_rows,
+        can_change_email: !from_newsroom,
+        email_error: notes.email_error,
+        notice: notes.notice,
     };
     Ok(no_framing(render(status, &page)))
 }
 
-/// GET /account
-pub async fn account_page(State(state): State<AppState>, viewer: Viewer) -> PageResult<Response> {
+#[derive(Deserialize, Default)]
+pub struct AccountPageQuery {
+    notice: Option<String>,
+}
+
+/// GET /account(?notice=...: after one of its forms)
+pub async fn account_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    PageQuery(q): PageQuery<AccountPageQuery>,
+) -> PageResult<Response> {
     let me = viewer.require("/account")?;
-    account_page_for(&state, &me.user, None, StatusCode::OK).await
+    let notes = AccountNotes {
+        notice: q
+            .notice
+            .as_deref()
+            .and_then(super::account_mail::notice_text),
+        ..AccountNotes::default()
+    };
+    account_page_with(&state, &me.user, notes, StatusCode::OK).await
 }
 
 /// POST /account/delete: deletes the account, ends this session, and says so.

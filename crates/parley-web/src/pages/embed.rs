@@ -311,6 +311,7 @@ fn popup_form(
         site: &site.name,
         error,
         register_href: format!("/register?site={}&next={}", enc(&site.name), enc(&here)),
+        forgot_href: format!("/forgot?site={}", enc(&site.name)),
         continue_as: viewer
             .filter(|u| u.site_id == site.id)
             .map(|u| u.display_name.as_str()),

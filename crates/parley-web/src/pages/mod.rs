@@ -6,6 +6,7 @@
 //! Every write goes through `crate::service`, so the rules are the API's.
 
 mod account;
+mod account_mail;
 mod actions;
 mod conversation;
 mod embed;
@@ -70,6 +71,26 @@ pub fn routes() -> Router<AppState> {
         .route("/account", get(account::account_page))
         .route("/account/delete", post(account::delete_account))
         .route("/account/deleted", get(account::account_deleted))
+        .route("/account/verify", get(account_mail::verify))
+        .route("/account/verification", post(account_mail::resend))
+        .route("/account/email", post(account_mail::change_email))
+        .route("/account/confirm-email", get(account_mail::confirm_email))
+        .route(
+            "/account/notifications",
+            post(account_mail::save_notifications),
+        )
+        .route(
+            "/forgot",
+            get(account_mail::forgot_page).post(account_mail::forgot),
+        )
+        .route(
+            "/reset",
+            get(account_mail::reset_page).post(account_mail::reset),
+        )
+        .route(
+            "/unsubscribe/{key}",
+            get(account_mail::unsubscribe_page).post(account_mail::unsubscribe),
+        )
         .route("/moderate", get(moderation::front))
         .route("/moderate/audit", get(moderation::audit_page))
         .route("/moderate/bulk", post(moderation::bulk))
