@@ -4,6 +4,7 @@
 //! passes an allow-list sanitiser as a second line of defence.
 
 use std::collections::HashSet;
+use std::sync::LazyLock;
 
 use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd, html};
 
@@ -20,7 +21,7 @@ pub fn render_comment(source: &str) -> String {
     });
     let mut out = String::with_capacity(source.len() + source.len() / 4);
     html::push_html(&mut out, events);
-    comment_cleaner().clean(&out).to_string()
+    COMMENT_CLEANER.clean(&out).to_string()
 }
 
 /// Renders a story body written by staff: adds subheadings (level 2 to 4, the headline
@@ -49,6 +50,10 @@ pub fn render_story(source: &str) -> String {
     html::push_html(&mut out, events);
     story_cleaner().clean(&out).to_string()
 }
+
+/// Built once: a builder is a dozen hash sets, and making one per comment cost more
+/// than cleaning it (an import renders every comment).
+static COMMENT_CLEANER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(comment_cleaner);
 
 fn comment_cleaner() -> ammonia::Builder<'static> {
     let mut b = ammonia::Builder::empty();

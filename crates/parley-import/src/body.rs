@@ -5,6 +5,7 @@
 //! exactly what Parley would make of its source.
 
 use std::collections::HashSet;
+use std::sync::LazyLock;
 
 use parley_core::markdown::render_comment;
 
@@ -59,6 +60,10 @@ pub fn from_plain_text(text: &str) -> Body {
     Body { src, html }
 }
 
+/// Built once: a builder is a dozen hash sets, and making one per message cost more
+/// than cleaning the message.
+static CLEANER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(cleaner);
+
 fn cleaner() -> ammonia::Builder<'static> {
     let mut b = ammonia::Builder::empty();
     b.tags(HashSet::from([
@@ -89,7 +94,7 @@ fn cleaner() -> ammonia::Builder<'static> {
 
 /// Sanitised HTML to Markdown.
 pub fn to_markdown(html: &str) -> String {
-    let clean = cleaner().clean(html).to_string();
+    let clean = CLEANER.clean(html).to_string();
     let tree = parse(&clean);
     blocks(&tree).join("\n\n").trim().to_owned()
 }

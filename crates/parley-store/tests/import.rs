@@ -45,6 +45,7 @@ both! {
     imported_authors_never_take_a_readers_name,
     registering_with_an_imported_email_takes_the_account_over,
     comments_in_many_batches_find_their_parents,
+    comments_after_an_import_get_fresh_ids,
 }
 
 fn story(key: &str) -> ImportRecord {
@@ -499,4 +500,61 @@ async fn comments_in_many_batches_find_their_parents(store: Arc<dyn Store>) {
     let replies = store.replies_for_roots(&[top[7].id], 10, 6).await.unwrap();
     assert_eq!(replies.len(), 1);
     assert_eq!(replies[0].body_src, "text of k507");
+}
+
+/// The import reserves comment ids itself (PostgreSQL's sequence, SQLite's MAX + 1):
+/// comments posted afterwards, and a later import, must still get fresh ones.
+async fn comments_after_an_import_get_fresh_ids(store: Arc<dyn Store>) {
+    let site = store.create_site("daily", &[], T0).await.unwrap();
+    import(&*store, job(site.id, 6), vec![conversation()])
+        .await
+        .unwrap();
+    let s = store
+        .story_by_url(site.id, "https://news.example/s1")
+        .await
+        .unwrap()
+        .unwrap();
+    let top = walk_top_level(&*store, s.id, CommentSort::Oldest, 10).await;
+    let (a, h) = (&top[0], &top[2]);
+    assert_eq!(h.body_src, "text of h", "the last comment of the file");
+    let reader = store
+        .create_user(new_user(site.id, "Reader", Role::Reader))
+        .await
+        .unwrap();
+    let posted = post(&*store, s.id, &reader, Some(a.id), "after the import").await;
+    assert!(posted.id > h.id, "{} after {}", posted.id, h.id);
+
+    // A later, longer export: what is new goes in, after the posted comment.
+    let mut longer = conversation();
+    longer.push(comment("i", "s1", Some("c"), "Ann", Published));
+    longer.push(comment("j", "s1", None, "Jo", Published));
+    let report = import(&*store, job(site.id, 6), vec![longer])
+        .await
+        .unwrap();
+    assert_eq!((report.comments_created, report.comments_existing), (2, 8));
+    let top = walk_top_level(&*store, s.id, CommentSort::Oldest, 10).await;
+    let j = top.last().unwrap();
+    assert_eq!(j.body_src, "text of j");
+    let replies = store.replies_for_roots(&[a.id], 10, 6).await.unwrap();
+    let c = replies.iter().find(|r| r.body_src == "text of c").unwrap();
+    let i = replies.iter().find(|r| r.body_src == "text of i").unwrap();
+    assert!(i.id > posted.id && j.id > posted.id);
+    assert_eq!((i.parent_id, i.depth, i.root_id), (Some(c.id), 3, a.id));
+    assert_eq!(
+        i.path,
+        format!("{}{}", c.path, parley_core::thread::segment(i.id))
+    );
+    assert_eq!(c.reply_count, 1, "counted although c came in earlier");
+
+    let last = post(&*store, s.id, &reader, None, "after the second import").await;
+    assert!(last.id > i.id.max(j.id));
+    assert_eq!(
+        store
+            .story_by_id(s.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .comment_count,
+        9
+    );
 }

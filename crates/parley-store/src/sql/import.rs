@@ -1,31 +1,126 @@
-//! Bulk import on both backends: one transaction on the write connection; comments go
-//! in as multi-row INSERTs of a few hundred, get their thread place (parent, root,
-//! depth, path) in one UPDATE per batch once their ids are known, and reply counts,
-//! story counts and versions are settled from what was written. Caches are bounded:
+//! Bulk import on both backends: one transaction on the write connection. Comments are
+//! collected into flushes of a few thousand; a flush reserves ids for its new rows up
+//! front, works out each row's final place (parent, root, depth, path) and reply count
+//! in memory, and writes every row once, with a handful of set-based statements that
+//! read all their rows from one JSON parameter. Only a comment that gains replies after
+//! its own flush is written again (its reply count, in bulk). Caches are bounded:
 //! whatever they drop is read back from the database (inside the same transaction).
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use parley_core::thread::{CommentStatus, SEGMENT_WIDTH, child_path, path_ids};
+use serde::Serialize;
 use sqlx::{Encode, Executor, FromRow, IntoArguments, Type};
 use tokio::sync::mpsc;
 
+use super::SqlStore;
 use super::rows::*;
-use super::{SqlStore, placeholders};
 use crate::Backend;
 use crate::error::{StoreError, StoreResult};
 use crate::import::*;
 
-/// Rows per multi-row statement. Small on SQLite, which finds each `$n` by a linear
-/// search of the statement's parameters (binding costs grow with their square); large
-/// on PostgreSQL, where every statement is a round trip.
-fn chunk_rows<DB: Backend>() -> usize {
-    if DB::KIND == "sqlite" { 48 } else { 400 }
-}
+/// Comments per flush. Each statement carries all of a flush's rows in one JSON
+/// parameter, so this bounds memory (a few MB) and round trips, not parameter counts.
+const FLUSH_ROWS: usize = 4000;
 /// Entries a cache holds before it is written back and emptied.
 const CACHE_LIMIT: usize = 100_000;
+
+/// A table `r` with columns `cols` (name, PostgreSQL type) read from a JSON array of
+/// objects bound as parameter `$n`. One parameter however many rows: a VALUES list
+/// needs one per value, and sqlx on SQLite finds each by a linear search (binding
+/// costs grow with their square), while PostgreSQL caps a statement at 65,535.
+fn json_rows<DB: Backend>(n: usize, cols: &[(&str, &str)]) -> String {
+    if DB::KIND == "postgres" {
+        let defs: Vec<String> = cols.iter().map(|(c, t)| format!("{c} {t}")).collect();
+        format!("json_to_recordset(${n}::json) AS r({})", defs.join(", "))
+    } else {
+        let picks: Vec<String> = cols
+            .iter()
+            .map(|(c, _)| format!("j.value ->> '{c}' AS {c}"))
+            .collect();
+        format!(
+            "(SELECT {} FROM json_each(${n}) AS j) AS r",
+            picks.join(", ")
+        )
+    }
+}
+
+fn to_json<T: Serialize>(rows: &[T]) -> StoreResult<String> {
+    serde_json::to_string(rows)
+        .map_err(|e| StoreError::Database(Arc::new(sqlx::Error::Encode(Box::new(e)))))
+}
+
+/// One key, for lookups by source id.
+#[derive(Serialize)]
+struct KeyOut<'a> {
+    k: &'a str,
+}
+
+/// A key to record.
+#[derive(Serialize)]
+struct KeyIdOut<'a> {
+    k: &'a str,
+    id: i64,
+}
+
+#[derive(Serialize)]
+struct IdOut {
+    id: i64,
+}
+
+/// A row's new count (reply counts, story counts).
+#[derive(Serialize)]
+struct CountOut {
+    id: i64,
+    n: i64,
+}
+
+#[derive(Serialize)]
+struct AuthorOut<'a> {
+    email: String,
+    name: &'a str,
+    name_key: String,
+}
+
+/// A comment as it is written: final in every column.
+#[derive(Serialize)]
+struct CommentOut<'a> {
+    id: i64,
+    story_id: i64,
+    author_id: Option<i64>,
+    parent_id: Option<i64>,
+    root_id: i64,
+    depth: i64,
+    path: String,
+    reply_count: i64,
+    status: &'static str,
+    featured: bool,
+    body_src: &'a str,
+    body_html: &'a str,
+    created_at: i64,
+    deleted_at: Option<i64>,
+}
+
+const COMMENT_COLUMNS: &[(&str, &str)] = &[
+    ("id", "bigint"),
+    ("story_id", "bigint"),
+    ("author_id", "bigint"),
+    ("parent_id", "bigint"),
+    ("root_id", "bigint"),
+    ("depth", "bigint"),
+    ("path", "text"),
+    ("reply_count", "bigint"),
+    ("status", "text"),
+    ("featured", "boolean"),
+    ("body_src", "text"),
+    ("body_html", "text"),
+    ("created_at", "bigint"),
+    ("deleted_at", "bigint"),
+];
 
 /// A comment's place, as replies to it need it.
 #[derive(Debug, Clone)]
@@ -36,6 +131,7 @@ struct Placed {
     path: String,
     status: CommentStatus,
     reply_count: i64,
+    /// The reply count changed after the row was written.
     dirty: bool,
 }
 
@@ -55,6 +151,21 @@ fn placed(row: (i64, i64, i64, String, String, i64)) -> Placed {
     }
 }
 
+/// Where an import's time goes, logged at debug level when it ends
+/// (`PARLEY_LOG=parley_store=debug`).
+#[derive(Debug, Default)]
+struct Clock {
+    stories: Duration,
+    lookups: Duration,
+    authors: Duration,
+    place: Duration,
+    comments: Duration,
+    revisions: Duration,
+    keys: Duration,
+    counts: Duration,
+    waiting: Duration,
+}
+
 #[derive(Default)]
 struct Run {
     report: ImportReport,
@@ -64,6 +175,11 @@ struct Run {
     authors: HashMap<String, i64>,
     by_key: HashMap<String, i64>,
     placed: HashMap<i64, Placed>,
+    /// Comments received and not yet written.
+    pending: Vec<ImportComment>,
+    /// SQLite: the next free comment id (the write lock is ours until the commit).
+    next_id: Option<i64>,
+    clock: Clock,
 }
 
 fn synthetic_email(source: &str, author_key: &str) -> String {
@@ -153,7 +269,10 @@ where
     ) -> StoreResult<ImportReport> {
         let mut run = Run::default();
         loop {
-            let records = match messages.recv().await {
+            let started = Instant::now();
+            let message = messages.recv().await;
+            run.clock.waiting += started.elapsed();
+            let records = match message {
                 Some(ImportMessage::Records(records)) => records,
                 Some(ImportMessage::Done) => break,
                 Some(ImportMessage::Failed(why)) => {
@@ -166,24 +285,23 @@ where
                     ));
                 }
             };
-            let chunk = chunk_rows::<DB>();
-            let mut comments = Vec::with_capacity(chunk);
             for record in records {
                 match record {
                     ImportRecord::Story(story) => {
-                        Self::flush_comments(conn, &job, &mut run, &mut comments).await?;
+                        let started = Instant::now();
                         Self::import_story(conn, &job, &mut run, story).await?;
+                        run.clock.stories += started.elapsed();
                     }
                     ImportRecord::Comment(c) => {
-                        comments.push(c);
-                        if comments.len() == chunk {
-                            Self::flush_comments(conn, &job, &mut run, &mut comments).await?;
+                        run.pending.push(c);
+                        if run.pending.len() >= FLUSH_ROWS {
+                            Self::flush_comments(conn, &job, &mut run).await?;
                         }
                     }
                 }
             }
-            Self::flush_comments(conn, &job, &mut run, &mut comments).await?;
             if run.placed.len() > CACHE_LIMIT || run.by_key.len() > CACHE_LIMIT {
+                Self::flush_comments(conn, &job, &mut run).await?;
                 Self::write_reply_counts(conn, &mut run).await?;
                 run.placed.clear();
                 run.by_key.clear();
@@ -192,20 +310,31 @@ where
                 run.authors.clear();
             }
         }
+        Self::flush_comments(conn, &job, &mut run).await?;
         Self::write_reply_counts(conn, &mut run).await?;
-        let mut stories: Vec<(i64, i64)> = run.story_counts.drain().collect();
-        stories.sort_unstable();
-        for (story_id, published) in stories {
-            sqlx::query::<DB>(
-                "UPDATE stories SET comment_count = comment_count + $2, version = version + 1, \
-                 updated_at = $3 WHERE id = $1",
-            )
-            .bind(story_id)
-            .bind(published)
-            .bind(job.now)
-            .execute(&mut *conn)
-            .await?;
+
+        let started = Instant::now();
+        let mut stories: Vec<CountOut> = run
+            .story_counts
+            .drain()
+            .map(|(id, n)| CountOut { id, n })
+            .collect();
+        // In id order, as any other writer would lock them.
+        stories.sort_unstable_by_key(|s| s.id);
+        if !stories.is_empty() {
+            let sql = format!(
+                "UPDATE stories SET comment_count = comment_count + r.n, version = version + 1, \
+                 updated_at = $2 FROM {} WHERE stories.id = r.id",
+                json_rows::<DB>(1, &[("id", "bigint"), ("n", "bigint")])
+            );
+            sqlx::query::<DB>(&sql)
+                .bind(to_json(&stories)?)
+                .bind(job.now)
+                .execute(&mut *conn)
+                .await?;
         }
+        run.clock.counts += started.elapsed();
+        tracing::debug!(clock = ?run.clock, report = ?run.report, "import written");
         Ok(run.report)
     }
 
@@ -228,24 +357,29 @@ where
         .map(|(id,)| id))
     }
 
-    async fn add_key(
+    /// Records `keys` (source id, row) of one kind; keys already there stay as they are.
+    async fn add_keys(
         conn: &mut DB::Connection,
         job: &ImportJob,
         kind: &str,
-        key: &str,
-        target: i64,
+        keys: &[KeyIdOut<'_>],
     ) -> StoreResult<()> {
-        sqlx::query::<DB>(
+        if keys.is_empty() {
+            return Ok(());
+        }
+        // `WHERE TRUE`: SQLite would read `ON` as part of a join without it.
+        let sql = format!(
             "INSERT INTO import_keys (site_id, source, kind, source_id, target_id) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-        )
-        .bind(job.site_id)
-        .bind(job.source.clone())
-        .bind(kind.to_owned())
-        .bind(key.to_owned())
-        .bind(target)
-        .execute(&mut *conn)
-        .await?;
+             SELECT $1, $2, $3, r.k, r.id FROM {} WHERE TRUE ON CONFLICT DO NOTHING",
+            json_rows::<DB>(4, &[("k", "text"), ("id", "bigint")])
+        );
+        sqlx::query::<DB>(&sql)
+            .bind(job.site_id)
+            .bind(job.source.clone())
+            .bind(kind.to_owned())
+            .bind(to_json(keys)?)
+            .execute(&mut *conn)
+            .await?;
         Ok(())
     }
 
@@ -270,7 +404,7 @@ where
                 .await?
                 .map(|(id,)| id);
                 if let Some(id) = by_url {
-                    Self::add_key(conn, job, "story", &story.key, id).await?;
+                    Self::add_keys(conn, job, "story", &[KeyIdOut { k: &story.key, id }]).await?;
                 }
                 by_url
             }
@@ -315,7 +449,7 @@ where
                 .bind(job.now)
                 .fetch_one(&mut *conn)
                 .await?;
-                Self::add_key(conn, job, "story", &story.key, id).await?;
+                Self::add_keys(conn, job, "story", &[KeyIdOut { k: &story.key, id }]).await?;
                 run.report.stories_created += 1;
                 id
             }
@@ -324,37 +458,44 @@ where
         Ok(())
     }
 
-    /// `SELECT source_id, target_id` of the keys of one kind among `keys`.
+    /// `(source id, row)` of the keys of one kind among `keys`.
     async fn targets(
         conn: &mut DB::Connection,
         job: &ImportJob,
         kind: &str,
-        keys: &[String],
+        keys: &[&str],
     ) -> StoreResult<Vec<(String, i64)>> {
-        let mut found = Vec::new();
-        for chunk in keys.chunks(chunk_rows::<DB>()) {
-            let sql = format!(
-                "SELECT source_id, target_id FROM import_keys WHERE site_id = $1 AND source = $2 \
-                 AND kind = $3 AND source_id IN ({})",
-                placeholders(4, chunk.len())
-            );
-            let mut q = sqlx::query_as::<DB, (String, i64)>(&sql)
-                .bind(job.site_id)
-                .bind(job.source.clone())
-                .bind(kind.to_owned());
-            for key in chunk {
-                q = q.bind(key.clone());
-            }
-            found.extend(q.fetch_all(&mut *conn).await?);
+        if keys.is_empty() {
+            return Ok(Vec::new());
         }
+        let keys: Vec<KeyOut> = keys.iter().map(|k| KeyOut { k }).collect();
+        // One primary-key lookup per key, whatever the planner believes: the table grew
+        // inside this transaction, so PostgreSQL has no statistics for it and planned an
+        // `IN` (or a join) as a scan of every key of the source.
+        let sql = format!(
+            "SELECT r.k, COALESCE((SELECT t.target_id FROM import_keys t WHERE t.site_id = $1 \
+             AND t.source = $2 AND t.kind = $3 AND t.source_id = r.k), 0) FROM {}",
+            json_rows::<DB>(4, &[("k", "text")])
+        );
+        let mut found = sqlx::query_as::<DB, (String, i64)>(&sql)
+            .bind(job.site_id)
+            .bind(job.source.clone())
+            .bind(kind.to_owned())
+            .bind(to_json(&keys)?)
+            .fetch_all(&mut *conn)
+            .await?;
+        // Ids start at 1: 0 is "no such key".
+        found.retain(|(_, id)| *id != 0);
         Ok(found)
     }
 
+    /// Finds or creates the authors of `comments` (tombstones have none), in bulk:
+    /// by an earlier import's key, else by email, else a new imported account.
     async fn resolve_authors(
         conn: &mut DB::Connection,
         job: &ImportJob,
         run: &mut Run,
-        comments: &[ImportComment],
+        comments: &[&ImportComment],
     ) -> StoreResult<()> {
         let mut wanted: Vec<&ImportAuthor> = Vec::new();
         let mut seen = HashSet::new();
@@ -369,59 +510,107 @@ where
         if wanted.is_empty() {
             return Ok(());
         }
-        let keys: Vec<String> = wanted.iter().map(|a| a.key.clone()).collect();
+        let keys: Vec<&str> = wanted.iter().map(|a| a.key.as_str()).collect();
         for (key, id) in Self::targets(conn, job, "author", &keys).await? {
             run.report.authors_existing += 1;
             run.authors.insert(key, id);
         }
-        for author in wanted {
-            if run.authors.contains_key(&author.key) {
-                continue;
-            }
-            let existing = match &author.email {
-                Some(email) => sqlx::query_as::<DB, (i64,)>(
-                    "SELECT id FROM users WHERE site_id = $1 AND email = $2",
-                )
-                .bind(job.site_id)
-                .bind(email.clone())
-                .fetch_optional(&mut *conn)
-                .await?
-                .map(|(id,)| id),
-                None => None,
-            };
-            let id = match existing {
-                Some(id) => {
-                    run.report.authors_existing += 1;
-                    id
-                }
-                None => {
-                    let email = author
-                        .email
-                        .clone()
-                        .unwrap_or_else(|| synthetic_email(&job.source, &author.key));
-                    // Display names cannot hold control characters, so this key never
-                    // collides with a reader's and never blocks anyone's name.
-                    let name_key = format!("\t{}:{}", job.source, author.key);
-                    let (id,) = sqlx::query_as::<DB, (i64,)>(
-                        "INSERT INTO users (site_id, email, display_name, name_key, password_hash, \
-                         role, imported, created_at) VALUES ($1, $2, $3, $4, NULL, 'reader', TRUE, $5) \
-                         RETURNING id",
-                    )
-                    .bind(job.site_id)
-                    .bind(email)
-                    .bind(author.name.clone())
-                    .bind(name_key)
-                    .bind(job.now)
-                    .fetch_one(&mut *conn)
-                    .await?;
-                    run.report.authors_created += 1;
-                    id
-                }
-            };
-            Self::add_key(conn, job, "author", &author.key, id).await?;
-            run.authors.insert(author.key.clone(), id);
+        wanted.retain(|a| !run.authors.contains_key(&a.key));
+        if wanted.is_empty() {
+            return Ok(());
         }
-        Ok(())
+
+        // Readers (or authors of another source) who have the email already.
+        let emails: Vec<KeyOut> = wanted
+            .iter()
+            .filter_map(|a| a.email.as_deref())
+            .map(|k| KeyOut { k })
+            .collect();
+        let mut by_email: HashMap<String, i64> = HashMap::new();
+        if !emails.is_empty() {
+            // A lookup per email, as in `targets`.
+            let sql = format!(
+                "SELECT r.k, COALESCE((SELECT u.id FROM users u WHERE u.site_id = $1 \
+                 AND u.email = r.k), 0) FROM {}",
+                json_rows::<DB>(2, &[("k", "text")])
+            );
+            by_email.extend(
+                sqlx::query_as::<DB, (String, i64)>(&sql)
+                    .bind(job.site_id)
+                    .bind(to_json(&emails)?)
+                    .fetch_all(&mut *conn)
+                    .await?
+                    .into_iter()
+                    .filter(|(_, id)| *id != 0),
+            );
+        }
+
+        // The rest are new; two keys with one email are one author (the first seen).
+        let mut new_authors: Vec<AuthorOut> = Vec::new();
+        let mut later: Vec<(&ImportAuthor, String)> = Vec::new();
+        let mut creating: HashSet<String> = HashSet::new();
+        for author in &wanted {
+            let email = author
+                .email
+                .clone()
+                .unwrap_or_else(|| synthetic_email(&job.source, &author.key));
+            if let Some(&id) = by_email.get(&email) {
+                run.report.authors_existing += 1;
+                run.authors.insert(author.key.clone(), id);
+            } else if creating.insert(email.clone()) {
+                // Display names cannot hold control characters, so this key never
+                // collides with a reader's and never blocks anyone's name.
+                new_authors.push(AuthorOut {
+                    email,
+                    name: &author.name,
+                    name_key: format!("\t{}:{}", job.source, author.key),
+                });
+            } else {
+                later.push((author, email));
+            }
+        }
+        if !new_authors.is_empty() {
+            let sql = format!(
+                "INSERT INTO users (site_id, email, display_name, name_key, password_hash, \
+                 role, imported, created_at) \
+                 SELECT $1, r.email, r.name, r.name_key, NULL, 'reader', TRUE, $2 FROM {} \
+                 RETURNING email, id",
+                json_rows::<DB>(
+                    3,
+                    &[("email", "text"), ("name", "text"), ("name_key", "text")]
+                )
+            );
+            let created = sqlx::query_as::<DB, (String, i64)>(&sql)
+                .bind(job.site_id)
+                .bind(job.now)
+                .bind(to_json(&new_authors)?)
+                .fetch_all(&mut *conn)
+                .await?;
+            run.report.authors_created += created.len() as i64;
+            by_email.extend(created);
+        }
+        for (author, email) in later {
+            if let Some(&id) = by_email.get(&email) {
+                run.report.authors_existing += 1;
+                run.authors.insert(author.key.clone(), id);
+            }
+        }
+        let mut keys = Vec::with_capacity(wanted.len());
+        for author in &wanted {
+            let email = author
+                .email
+                .clone()
+                .unwrap_or_else(|| synthetic_email(&job.source, &author.key));
+            let id = by_email.get(&email).copied().ok_or_else(|| {
+                StoreError::refused(
+                    "import_failed",
+                    format!("author {} was not written", author.key),
+                )
+            })?;
+            run.authors.insert(author.key.clone(), id);
+            keys.push(KeyIdOut { k: &author.key, id });
+        }
+        Self::add_keys(conn, job, "author", &keys).await
     }
 
     /// Loads the places of earlier-written parents named by `keys` into the caches.
@@ -429,30 +618,37 @@ where
         conn: &mut DB::Connection,
         job: &ImportJob,
         run: &mut Run,
-        keys: &[String],
+        keys: &[&str],
     ) -> StoreResult<()> {
-        for chunk in keys.chunks(chunk_rows::<DB>()) {
-            let sql = format!(
-                "SELECT k.source_id, c.id, c.story_id, c.depth, c.root_id, c.path, c.status, \
-                 c.reply_count FROM import_keys k JOIN comments c ON c.id = k.target_id \
-                 WHERE k.site_id = $1 AND k.source = $2 AND k.kind = 'comment' \
-                 AND k.source_id IN ({})",
-                placeholders(3, chunk.len())
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let mut ids = Vec::new();
+        for (key, id) in Self::targets(conn, job, "comment", keys).await? {
+            run.by_key.insert(key, id);
+            if !run.placed.contains_key(&id) {
+                ids.push(IdOut { id });
+            }
+        }
+        if ids.is_empty() {
+            return Ok(());
+        }
+        // Joined by primary key: PostgreSQL knows that matches one row each.
+        let sql = format!(
+            "SELECT c.id, c.story_id, c.depth, c.root_id, c.path, c.status, c.reply_count \
+             FROM {} JOIN comments c ON c.id = r.id",
+            json_rows::<DB>(1, &[("id", "bigint")])
+        );
+        for (id, story_id, depth, root_id, path, status, replies) in
+            sqlx::query_as::<DB, PlacedRow>(&sql)
+                .bind(to_json(&ids)?)
+                .fetch_all(&mut *conn)
+                .await?
+        {
+            run.placed.insert(
+                id,
+                placed((story_id, depth, root_id, path, status, replies)),
             );
-            let mut q = sqlx::query_as::<DB, KeyedPlacedRow>(&sql)
-                .bind(job.site_id)
-                .bind(job.source.clone());
-            for key in chunk {
-                q = q.bind(key.clone());
-            }
-            for (key, id, story_id, depth, root_id, path, status, replies) in
-                q.fetch_all(&mut *conn).await?
-            {
-                run.by_key.insert(key, id);
-                run.placed
-                    .entry(id)
-                    .or_insert_with(|| placed((story_id, depth, root_id, path, status, replies)));
-            }
         }
         Ok(())
     }
@@ -506,18 +702,59 @@ where
         Ok(())
     }
 
+    /// `n` comment ids nobody else will use, ascending.
+    async fn reserve_ids(
+        conn: &mut DB::Connection,
+        run: &mut Run,
+        n: usize,
+    ) -> StoreResult<Vec<i64>> {
+        if DB::KIND == "postgres" {
+            // From the column's own sequence, as a normal insert would take them, so
+            // concurrent writers and later comments never meet these ids.
+            let mut ids: Vec<i64> = sqlx::query_as::<DB, (i64,)>(
+                "SELECT nextval(pg_get_serial_sequence('comments', 'id')::regclass) \
+                 FROM generate_series(1, $1)",
+            )
+            .bind(n as i64)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|(id,)| id)
+            .collect();
+            ids.sort_unstable();
+            return Ok(ids);
+        }
+        // SQLite: an INTEGER PRIMARY KEY takes MAX(id) + 1 when none is given, and this
+        // transaction holds the write lock, so counting on from there is what the
+        // inserts would have done one by one.
+        let first = match run.next_id {
+            Some(next) => next,
+            None => {
+                let (max,) =
+                    sqlx::query_as::<DB, (i64,)>("SELECT COALESCE(MAX(id), 0) FROM comments")
+                        .fetch_one(&mut *conn)
+                        .await?;
+                max + 1
+            }
+        };
+        run.next_id = Some(first + n as i64);
+        Ok((first..first + n as i64).collect())
+    }
+
+    /// Writes the pending comments: each row once, in its final place.
     async fn flush_comments(
         conn: &mut DB::Connection,
         job: &ImportJob,
         run: &mut Run,
-        comments: &mut Vec<ImportComment>,
     ) -> StoreResult<()> {
-        if comments.is_empty() {
+        if run.pending.is_empty() {
             return Ok(());
         }
-        let batch = std::mem::take(comments);
+        let batch = std::mem::take(&mut run.pending);
+
         // Already imported (a second run of the same file): leave them be.
-        let keys: Vec<String> = batch.iter().map(|c| c.key.clone()).collect();
+        let started = Instant::now();
+        let keys: Vec<&str> = batch.iter().map(|c| c.key.as_str()).collect();
         let existing: HashSet<String> = Self::targets(conn, job, "comment", &keys)
             .await?
             .into_iter()
@@ -525,8 +762,8 @@ where
             .collect();
         let mut fresh = Vec::with_capacity(batch.len());
         let mut fresh_keys = HashSet::new();
-        for c in batch {
-            if existing.contains(&c.key) || !fresh_keys.insert(c.key.clone()) {
+        for c in &batch {
+            if existing.contains(&c.key) || !fresh_keys.insert(c.key.as_str()) {
                 run.report.comments_existing += 1;
             } else if run.stories.contains_key(&c.story_key) {
                 fresh.push(c);
@@ -543,73 +780,26 @@ where
         if fresh.is_empty() {
             return Ok(());
         }
-        Self::resolve_authors(conn, job, run, &fresh).await?;
-        let missing: Vec<String> = fresh
+        let missing: Vec<&str> = fresh
             .iter()
-            .filter_map(|c| c.parent_key.clone())
-            .filter(|k| !run.by_key.contains_key(k) && !fresh_keys.contains(k))
+            .filter_map(|c| c.parent_key.as_deref())
+            .filter(|k| !run.by_key.contains_key(*k) && !fresh_keys.contains(k))
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
         Self::load_parents(conn, job, run, &missing).await?;
+        run.clock.lookups += started.elapsed();
 
-        // 1. Insert the rows; a marker in `path` tells which id is whose.
-        let mut sql = String::from(
-            "INSERT INTO comments (story_id, author_id, depth, root_id, path, status, featured, \
-             body_src, body_html, created_at, deleted_at) VALUES ",
-        );
-        for i in 0..fresh.len() {
-            let b = i * 9;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            for k in 1..=9 {
-                if k == 3 {
-                    sql.push_str("0, 0, ");
-                }
-                sql.push_str(&format!("${}", b + k));
-                if k < 9 {
-                    sql.push_str(", ");
-                }
-            }
-            sql.push(')');
-        }
-        sql.push_str(" RETURNING id, path");
-        let mut q = sqlx::query_as::<DB, (i64, String)>(&sql);
-        for (i, c) in fresh.iter().enumerate() {
-            let deleted = c.status == CommentStatus::Deleted;
-            let author = if deleted {
-                None
-            } else {
-                run.authors.get(&c.author.key).copied()
-            };
-            q = q
-                .bind(run.stories.get(&c.story_key).copied().unwrap_or_default())
-                .bind(author)
-                .bind(format!("~{i}"))
-                .bind(c.status.as_str().to_owned())
-                .bind(c.featured)
-                .bind(c.body_src.clone())
-                .bind(c.body_html.clone())
-                .bind(c.created_at)
-                .bind(deleted.then_some(c.created_at));
-        }
-        let mut ids = vec![0i64; fresh.len()];
-        for (id, marker) in q.fetch_all(&mut *conn).await? {
-            if let Some(i) = marker
-                .strip_prefix('~')
-                .and_then(|m| m.parse::<usize>().ok())
-                && i < ids.len()
-            {
-                ids[i] = id;
-            }
-        }
+        let started = Instant::now();
+        Self::resolve_authors(conn, job, run, &fresh).await?;
+        run.clock.authors += started.elapsed();
 
-        // 2. Place each one, parents first (the importer sends them in that order).
-        let mut places: Vec<(i64, Option<i64>, i64, i64, String)> = Vec::with_capacity(fresh.len());
-        for (i, c) in fresh.iter().enumerate() {
-            let id = ids[i];
+        // Each comment's id, place and reply count, parents first (the importer sends
+        // them in that order), before anything is written.
+        let started = Instant::now();
+        let ids = Self::reserve_ids(conn, run, fresh.len()).await?;
+        let mut places: Vec<(Option<i64>, i64, i64, String)> = Vec::with_capacity(fresh.len());
+        for (c, &id) in fresh.iter().zip(&ids) {
             let story_id = run.stories.get(&c.story_key).copied().unwrap_or_default();
             let parent = match &c.parent_key {
                 Some(key) => match run.by_key.get(key).copied() {
@@ -650,14 +840,6 @@ where
                     (None, 0, id, child_path(None, id))
                 }
             };
-            if c.status == CommentStatus::Published {
-                *run.story_counts.entry(story_id).or_default() += 1;
-                if let Some(pid) = parent_id {
-                    Self::count_reply(conn, run, pid).await?;
-                }
-            } else {
-                run.story_counts.entry(story_id).or_default();
-            }
             run.by_key.insert(c.key.clone(), id);
             run.placed.insert(
                 id,
@@ -671,121 +853,126 @@ where
                     dirty: false,
                 },
             );
-            places.push((id, parent_id, root_id, depth, path));
+            if c.status == CommentStatus::Published {
+                *run.story_counts.entry(story_id).or_default() += 1;
+                if let Some(pid) = parent_id {
+                    Self::count_reply(conn, run, pid).await?;
+                }
+            } else {
+                run.story_counts.entry(story_id).or_default();
+            }
+            places.push((parent_id, root_id, depth, path));
         }
+        let mut rows = Vec::with_capacity(fresh.len());
+        for ((c, &id), (parent_id, root_id, depth, path)) in fresh.iter().zip(&ids).zip(places) {
+            // Replies in this same flush are counted already: the row goes in final.
+            let reply_count = match run.placed.get_mut(&id) {
+                Some(p) => {
+                    p.dirty = false;
+                    p.reply_count
+                }
+                None => 0,
+            };
+            let deleted = c.status == CommentStatus::Deleted;
+            rows.push(CommentOut {
+                id,
+                story_id: run.stories.get(&c.story_key).copied().unwrap_or_default(),
+                author_id: if deleted {
+                    None
+                } else {
+                    run.authors.get(&c.author.key).copied()
+                },
+                parent_id,
+                root_id,
+                depth,
+                path,
+                reply_count,
+                status: c.status.as_str(),
+                featured: c.featured,
+                body_src: &c.body_src,
+                body_html: &c.body_html,
+                created_at: c.created_at,
+                deleted_at: deleted.then_some(c.created_at),
+            });
+        }
+        let json = to_json(&rows)?;
+        drop(rows);
+        run.clock.place += started.elapsed();
 
-        // 3. Their places, revisions and keys, one statement each.
-        // `CASE id WHEN ...` with `WHERE id IN (...)` rather than an UPDATE joined to a
-        // VALUES list: both backends then find the rows by primary key, where a join
-        // may be planned as a scan of the whole (growing) table.
-        let n = places.len();
-        let case = |col: usize| -> String {
-            let arms: String = (0..n)
-                .map(|i| format!(" WHEN ${} THEN ${}", i * 5 + 1, i * 5 + col))
-                .collect();
-            format!("CASE id{arms} END")
-        };
-        let ids_in = (0..n)
-            .map(|i| format!("${}", i * 5 + 1))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let started = Instant::now();
+        let columns: Vec<&str> = COMMENT_COLUMNS.iter().map(|(c, _)| *c).collect();
         let sql = format!(
-            "UPDATE comments SET parent_id = {}, root_id = {}, depth = {}, path = {} \
-             WHERE id IN ({ids_in})",
-            case(2),
-            case(3),
-            case(4),
-            case(5)
+            "INSERT INTO comments ({cols}) SELECT {cols} FROM {}",
+            json_rows::<DB>(1, COMMENT_COLUMNS),
+            cols = columns.join(", ")
         );
-        let mut q = sqlx::query::<DB>(&sql);
-        for (id, parent_id, root_id, depth, path) in places {
-            q = q
-                .bind(id)
-                .bind(parent_id)
-                .bind(root_id)
-                .bind(depth)
-                .bind(path);
-        }
-        q.execute(&mut *conn).await?;
+        sqlx::query::<DB>(&sql)
+            .bind(json.clone())
+            .execute(&mut *conn)
+            .await?;
+        run.clock.comments += started.elapsed();
 
-        let rows: Vec<String> = (0..fresh.len())
-            .map(|i| {
-                let b = i * 5;
-                format!(
-                    "(${}, ${}, ${}, ${}, '', ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5
-                )
-            })
-            .collect();
+        let started = Instant::now();
         let sql = format!(
             "INSERT INTO comment_revisions (comment_id, body_src, body_html, decision, reasons, \
-             created_at) VALUES {}",
-            rows.join(", ")
+             created_at) SELECT r.id, r.body_src, r.body_html, r.status, '', r.created_at FROM {}",
+            json_rows::<DB>(
+                1,
+                &[
+                    ("id", "bigint"),
+                    ("body_src", "text"),
+                    ("body_html", "text"),
+                    ("status", "text"),
+                    ("created_at", "bigint"),
+                ]
+            )
         );
-        let mut q = sqlx::query::<DB>(&sql);
-        for (i, c) in fresh.iter().enumerate() {
-            q = q
-                .bind(ids[i])
-                .bind(c.body_src.clone())
-                .bind(c.body_html.clone())
-                .bind(c.status.as_str().to_owned())
-                .bind(c.created_at);
-        }
-        q.execute(&mut *conn).await?;
+        sqlx::query::<DB>(&sql)
+            .bind(json)
+            .execute(&mut *conn)
+            .await?;
+        run.clock.revisions += started.elapsed();
 
-        let rows: Vec<String> = (0..fresh.len())
-            .map(|i| {
-                let b = 3 + i * 2;
-                format!("($1, $2, $3, ${}, ${})", b + 1, b + 2)
-            })
+        let started = Instant::now();
+        let keys: Vec<KeyIdOut> = fresh
+            .iter()
+            .zip(&ids)
+            .map(|(c, &id)| KeyIdOut { k: &c.key, id })
             .collect();
-        let sql = format!(
-            "INSERT INTO import_keys (site_id, source, kind, source_id, target_id) VALUES {}",
-            rows.join(", ")
-        );
-        let mut q = sqlx::query::<DB>(&sql)
-            .bind(job.site_id)
-            .bind(job.source.clone())
-            .bind("comment".to_owned());
-        for (i, c) in fresh.iter().enumerate() {
-            q = q.bind(c.key.clone()).bind(ids[i]);
-        }
-        q.execute(&mut *conn).await?;
+        Self::add_keys(conn, job, "comment", &keys).await?;
         run.report.comments_created += fresh.len() as i64;
+        run.clock.keys += started.elapsed();
         Ok(())
     }
 
+    /// Reply counts that changed after their comments were written, in one statement.
     async fn write_reply_counts(conn: &mut DB::Connection, run: &mut Run) -> StoreResult<()> {
-        let dirty: Vec<(i64, i64)> = run
+        let started = Instant::now();
+        let mut dirty: Vec<CountOut> = run
             .placed
             .iter_mut()
             .filter(|(_, p)| p.dirty)
             .map(|(id, p)| {
                 p.dirty = false;
-                (*id, p.reply_count)
+                CountOut {
+                    id: *id,
+                    n: p.reply_count,
+                }
             })
             .collect();
-        for chunk in dirty.chunks(chunk_rows::<DB>() * 4) {
-            let arms: String = (0..chunk.len())
-                .map(|i| format!(" WHEN ${} THEN ${}", i * 2 + 1, i * 2 + 2))
-                .collect();
-            let ids_in = (0..chunk.len())
-                .map(|i| format!("${}", i * 2 + 1))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let sql = format!(
-                "UPDATE comments SET reply_count = CASE id{arms} END WHERE id IN ({ids_in})"
-            );
-            let mut q = sqlx::query::<DB>(&sql);
-            for (id, n) in chunk {
-                q = q.bind(*id).bind(*n);
-            }
-            q.execute(&mut *conn).await?;
+        if dirty.is_empty() {
+            return Ok(());
         }
+        dirty.sort_unstable_by_key(|d| d.id);
+        let sql = format!(
+            "UPDATE comments SET reply_count = r.n FROM {} WHERE comments.id = r.id",
+            json_rows::<DB>(1, &[("id", "bigint"), ("n", "bigint")])
+        );
+        sqlx::query::<DB>(&sql)
+            .bind(to_json(&dirty)?)
+            .execute(&mut *conn)
+            .await?;
+        run.clock.counts += started.elapsed();
         Ok(())
     }
 }
