@@ -126,6 +126,21 @@ pub(crate) struct ServeArgs {
     /// Accept webhook URLs on loopback and private addresses (see docs/WEBHOOKS.md).
     #[arg(long, env = "PARLEY_WEBHOOKS_ALLOW_PRIVATE")]
     webhooks_allow_private: bool,
+    /// SMTP server for mail to readers (see docs/MAIL.md):
+    /// smtp://USER:PASSWORD@HOST:587 (STARTTLS), smtps://... (implicit TLS) or
+    /// smtp://HOST:25?tls=none (plain). Without it mail stays queued, unsent.
+    #[arg(long, env = "PARLEY_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// Sender of mail to readers, e.g. "Courier comments <comments@courier.example>".
+    #[arg(long, env = "PARLEY_MAIL_FROM")]
+    mail_from: Option<String>,
+    /// A PEM file of CA certificates to trust for the SMTP server besides the public
+    /// roots (a private relay's own CA).
+    #[arg(long, env = "PARLEY_SMTP_CA_CERT")]
+    smtp_ca_cert: Option<PathBuf>,
+    /// How often the mail worker looks for due mail, in milliseconds. [default: 1000]
+    #[arg(long, env = "PARLEY_MAIL_POLL_MS", hide = true)]
+    mail_poll_ms: Option<u64>,
 }
 
 #[derive(Clone, Copy, ValueEnum, Deserialize, PartialEq, Eq)]
@@ -154,6 +169,9 @@ pub(crate) struct FileSettings {
     body_limit_bytes: Option<usize>,
     log_format: Option<LogFormat>,
     webhooks_allow_private: Option<bool>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
+    smtp_ca_cert: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -411,6 +429,11 @@ pub(crate) fn resolve(args: ServeArgs, file: FileSettings) -> Result<Resolved> {
         .or(file.log_format)
         .unwrap_or(LogFormat::Text);
     let defaults = WebConfig::default();
+    let (smtp, mail_from) = mail_settings(
+        args.smtp_url.clone().or(file.smtp_url.clone()),
+        args.mail_from.clone().or(file.mail_from.clone()),
+        args.smtp_ca_cert.clone().or(file.smtp_ca_cert.clone()),
+    )?;
     let config = WebConfig {
         default_site: args.default_site.or(file.default_site),
         public_origin: args.public_origin.or(file.public_origin),
@@ -449,6 +472,11 @@ pub(crate) fn resolve(args: ServeArgs, file: FileSettings) -> Result<Resolved> {
             .map_or(defaults.jobs_every, Duration::from_millis),
         webhooks_allow_private: args.webhooks_allow_private
             || file.webhooks_allow_private.unwrap_or(false),
+        smtp,
+        mail_from,
+        mail_poll_every: args
+            .mail_poll_ms
+            .map_or(defaults.mail_poll_every, Duration::from_millis),
         ..defaults
     };
     if config.max_comment_chars == 0
@@ -477,6 +505,38 @@ pub(crate) fn resolve(args: ServeArgs, file: FileSettings) -> Result<Resolved> {
         log_format,
         demo: args.demo,
     })
+}
+
+/// The SMTP server and sender, checked: a URL that does not parse, a sender that is
+/// not a mailbox, a missing sender or an unreadable CA file stop the start.
+pub(crate) fn mail_settings(
+    url: Option<String>,
+    from: Option<String>,
+    ca_cert: Option<PathBuf>,
+) -> Result<(Option<parley_web::mail::SmtpSettings>, Option<String>)> {
+    use parley_web::mail::{parse_from, parse_smtp_url, transport};
+    if let Some(from) = &from {
+        parse_from(from)?;
+    }
+    let Some(url) = url else {
+        if ca_cert.is_some() {
+            bail!("--smtp-ca-cert is for the SMTP server: give --smtp-url too");
+        }
+        return Ok((None, from));
+    };
+    let mut smtp = parse_smtp_url(&url).context("--smtp-url (PARLEY_SMTP_URL)")?;
+    smtp.ca_cert = ca_cert;
+    if from.is_none() {
+        bail!(
+            "--smtp-url needs --mail-from (PARLEY_MAIL_FROM), the sender of every mail, \
+             e.g. \"Courier comments <comments@courier.example>\""
+        );
+    }
+    if smtp.ca_cert.is_some() && smtp.tls == parley_web::mail::SmtpTls::None {
+        bail!("--smtp-ca-cert is for TLS, but the SMTP URL says tls=none");
+    }
+    transport(&smtp)?;
+    Ok((Some(smtp), from))
 }
 
 async fn serve(args: ServeArgs, file: FileSettings, database: &str) -> Result<()> {
@@ -539,6 +599,29 @@ mod tests {
     fn passwords_are_kept_out_of_messages() {
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn mail_settings_need_a_sender_and_a_good_url() {
+        let url = || Some("smtp://u:p%40ss@relay.example:2525".to_owned());
+        let from = || Some("Courier comments <comments@courier.example>".to_owned());
+        let (smtp, sender) = mail_settings(url(), from(), None).unwrap();
+        let smtp = smtp.unwrap();
+        assert_eq!((smtp.host.as_str(), smtp.port), ("relay.example", 2525));
+        assert_eq!(smtp.password.as_deref(), Some("p@ss"));
+        assert_eq!(sender, from());
+        assert_eq!(mail_settings(None, None, None).unwrap(), (None, None));
+        let no_from = mail_settings(url(), None, None).unwrap_err().to_string();
+        assert!(no_from.contains("--mail-from"), "{no_from}");
+        let bad = mail_settings(Some("http://relay".into()), from(), None).unwrap_err();
+        assert!(format!("{bad:#}").contains("smtp://"), "{bad:#}");
+        assert!(mail_settings(url(), Some("nobody".into()), None).is_err());
+        let missing = mail_settings(url(), from(), Some("/nonexistent/ca.pem".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(missing.contains("/nonexistent/ca.pem"), "{missing}");
+        assert!(mail_settings(None, from(), Some("/x.pem".into())).is_err());
     }
 
     #[test]
