@@ -52,6 +52,10 @@ describe('accessibility (axe-core)', () => {
     { name: 'sign-in page, dark', path: () => '/signin', scheme: 'dark' },
     { name: 'register page, light', path: () => '/register', scheme: 'light' },
     { name: 'register page, dark', path: () => '/register', scheme: 'dark' },
+    { name: 'forgot-password page, light', path: () => '/forgot', scheme: 'light' },
+    { name: 'reset-password page, dark', path: () => '/reset?token=x', scheme: 'dark' },
+    { name: 'account page, light', path: () => '/account', scheme: 'light', signedIn: true },
+    { name: 'account page, dark', path: () => '/account', scheme: 'dark', signedIn: true },
   ];
 
   for (const c of cases) {

@@ -45,6 +45,26 @@ describe('account', () => {
       assert.deepEqual(data.comments.map((c) => c.body_src), [words]);
     }));
 
+  test('notification settings are chosen with a plain form and kept', { timeout: TIMEOUT.test }, () =>
+    guard('notifications', async () => {
+      await page.goto(`${env.base}/account`);
+      const text = await page.locator('main').innerText();
+      assert.match(text, /not confirmed yet/i, 'a new address is not confirmed');
+      assert.ok(await page.locator('.resend-form button[type="submit"]').isVisible(), 'offers the link again');
+      await page.locator('#notify-reply').selectOption('digest');
+      await page.locator('#notify-featured').selectOption('off');
+      await page.locator('.notifications-form button[type="submit"]').click();
+      await page.waitForURL((u) => u.pathname === '/account' && u.search.includes('notice=notifications'));
+      assert.match(await page.locator('.form-notice').innerText(), /notification settings are saved/i);
+      assert.equal(await page.locator('#notify-reply').inputValue(), 'digest');
+      assert.equal(await page.locator('#notify-featured').inputValue(), 'off');
+      assert.equal(await page.locator('#notify-moderation').inputValue(), 'immediate');
+      const token = await apiToken(env.base, account.email, account.password);
+      const prefs = await api(env.base, 'GET', '/api/v1/me/notifications', { token });
+      assert.equal(prefs.body.reply, 'digest');
+      assert.equal(prefs.body.featured, 'off');
+    }));
+
   test('a wrong password deletes nothing; the right one deletes the account', { timeout: TIMEOUT.test }, () =>
     guard('delete', async () => {
       await page.goto(`${env.base}/account`);
