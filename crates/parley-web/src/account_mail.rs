@@ -13,13 +13,14 @@ use crate::error::{ApiError, ApiResult};
 use crate::mail_content::{self, Recipient};
 use crate::{AppState, now_ms};
 
-/// The origin links in mail point at: `--public-origin`, else this server on
-/// localhost (fine for trying Parley out; a deployment sets the origin).
+/// The origin links in mail point at: `--public-origin`, else the address the server
+/// listens on (fine for trying Parley out; a deployment sets the origin).
 pub fn links_base(state: &AppState) -> String {
-    state
-        .config
+    let config = &state.config;
+    config
         .public_origin
         .as_deref()
+        .or(config.links_origin.as_deref())
         .map(|o| o.trim_end_matches('/').to_owned())
         .unwrap_or_else(|| "http://localhost".into())
 }

@@ -53,6 +53,9 @@ pub struct WebConfig {
     /// How long a reader's notifications collect before their digest is mailed: the
     /// digest goes out once the oldest waiting notification is this old.
     pub digest_every: Duration,
+    /// Where links in mail point when `public_origin` is unset: the address this server
+    /// listens on (set by `parley serve`).
+    pub links_origin: Option<String>,
 }
 
 impl Default for WebConfig {
@@ -90,6 +93,7 @@ impl Default for WebConfig {
             mail_poll_every: Duration::from_secs(1),
             mail_keep: Duration::from_secs(30 * 24 * 3600),
             digest_every: Duration::from_secs(24 * 3600),
+            links_origin: None,
         }
     }
 }

@@ -563,6 +563,20 @@ async fn serve(args: ServeArgs, file: FileSettings, database: &str) -> Result<()
         "Parley is listening on http://{bound}"
     );
     println!("Parley is listening on http://{bound}");
+    let mut config = config;
+    if config.public_origin.is_none() {
+        if config.smtp.is_some() {
+            tracing::warn!(
+                "no --public-origin: links in mail point at http://{bound}; set it to the address readers use"
+            );
+        }
+        let host = if bound.ip().is_unspecified() {
+            format!("localhost:{}", bound.port())
+        } else {
+            bound.to_string()
+        };
+        config.links_origin = Some(format!("http://{host}"));
+    }
     let state = AppState::new(store, config);
     parley_web::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");
