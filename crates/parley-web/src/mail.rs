@@ -433,6 +433,8 @@ fn describe(e: &lettre::transport::smtp::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
 
     #[test]

@@ -87,6 +87,46 @@ async fn check_serving(report: &mut Report, s: &Resolved) {
              Parley behind your own proxy",
         );
     }
+    check_smtp(report, s).await;
+}
+
+/// The SMTP settings (already checked by `resolve`) and whether the server answers.
+async fn check_smtp(report: &mut Report, s: &Resolved) {
+    let Some(smtp) = &s.config.smtp else {
+        report.warn(
+            "no --smtp-url: mail to readers (address confirmations, password resets, \
+             notifications) stays queued, unsent (docs/MAIL.md)",
+        );
+        return;
+    };
+    let from = s.config.mail_from.as_deref().unwrap_or_default();
+    let connect = tokio::net::TcpStream::connect((smtp.host.as_str(), smtp.port));
+    match tokio::time::timeout(std::time::Duration::from_secs(5), connect).await {
+        Ok(Ok(_)) => report.ok(format!(
+            "mail goes out through {} (it answers) from {from}",
+            smtp.describe()
+        )),
+        Ok(Err(e)) => report.warn(format!(
+            "the SMTP server {} does not answer ({e}); mail waits in the outbox and is retried",
+            smtp.describe()
+        )),
+        Err(_) => report.warn(format!(
+            "the SMTP server {} did not answer in 5 s; mail waits in the outbox and is retried",
+            smtp.describe()
+        )),
+    }
+}
+
+/// Mail waiting in the outbox, and mail that failed for good.
+async fn check_mail_outbox(report: &mut Report, store: &dyn parley_store::Store) {
+    match store.mail().mail_counts(None).await {
+        Err(e) => report.fail(format!("reading the mail outbox: {e}")),
+        Ok(c) if c.failed > 0 => report.warn(format!(
+            "mail outbox: {} queued, {} failed for good (GET /api/v1/sites/NAME/mail shows why)",
+            c.pending, c.failed
+        )),
+        Ok(c) => report.ok(format!("mail outbox: {} queued, none failed", c.pending)),
+    }
 }
 
 async fn check_database(report: &mut Report, url: &str, default_site: Option<&str>) {
@@ -159,6 +199,7 @@ async fn check_database(report: &mut Report, url: &str, default_site: Option<&st
     for site in &sites {
         check_site(report, store.as_ref(), site).await;
     }
+    check_mail_outbox(report, store.as_ref()).await;
 }
 
 async fn check_site(
