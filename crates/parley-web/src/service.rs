@@ -304,6 +304,30 @@ pub async fn story_policy(state: &AppState, story: &Story) -> ApiResult<Policy> 
     }))
 }
 
+/// How long after posting a comment on `story` may be edited: the story's policy, else
+/// the server's `--edit-window-secs`.
+pub async fn edit_window_ms(state: &AppState, story: &Story) -> ApiResult<i64> {
+    let policy = story_policy(state, story).await?;
+    Ok(policy
+        .edit_window_secs
+        .map_or(ms(state.config.edit_window), |secs| {
+            ms(Duration::from_secs(secs))
+        }))
+}
+
+/// The edit window that decides a viewer's Edit links: only a signed-in viewer has
+/// any, so the policy is read only for them.
+pub async fn viewer_edit_window_ms(
+    state: &AppState,
+    story: &Story,
+    viewer: Option<&User>,
+) -> ApiResult<i64> {
+    match viewer {
+        Some(_) => edit_window_ms(state, story).await,
+        None => Ok(ms(state.config.edit_window)),
+    }
+}
+
 /// The compiled rules of `policy`, compiled once per distinct policy.
 fn compiled_rules(
     state: &AppState,

@@ -89,7 +89,8 @@ async fn reply_form(
         .into());
     }
     let user = viewer.user();
-    let ctx = Ctx::new(state, user, HashSet::new(), story.fields.is_closed);
+    let mut ctx = Ctx::new(state, user, HashSet::new(), story.fields.is_closed);
+    ctx.edit_window_ms = service::viewer_edit_window_ms(state, &story, user).await?;
     let page = ReplyPage {
         chrome: Chrome::new(&site_name, user, format!("/comments/{id}/reply")),
         story: &story,
@@ -148,7 +149,7 @@ struct EditPage<'a> {
     max_chars: usize,
     body: &'a str,
     error: Option<&'a str>,
-    window_minutes: u64,
+    window_minutes: i64,
 }
 
 async fn edit_form(
@@ -166,12 +167,14 @@ async fn edit_form(
         }
         return Err(not_found());
     }
-    let ctx = Ctx::new(
+    let mut ctx = Ctx::new(
         state,
         Some(&me.user),
         HashSet::new(),
         story.fields.is_closed,
     );
+    ctx.edit_window_ms = service::edit_window_ms(state, &story).await?;
+    let window_minutes = ctx.edit_window_ms / 60_000;
     let card = ctx.card(&c);
     if form.is_none() && !card.can_edit {
         let message = if story.fields.is_closed {
@@ -179,8 +182,7 @@ async fn edit_form(
                 .to_owned()
         } else {
             format!(
-                "Comments can be edited for {} minutes after posting; this one can no longer be changed.",
-                state.config.edit_window.as_secs() / 60
+                "Comments can be edited for {window_minutes} minutes after posting; this one can no longer be changed."
             )
         };
         let page = MessagePage {
@@ -198,7 +200,7 @@ async fn edit_form(
         max_chars: state.config.max_comment_chars,
         body: form.map_or(c.body_src.as_str(), |f| f.body.as_str()),
         error: form.and_then(|f| f.error.as_deref()),
-        window_minutes: state.config.edit_window.as_secs() / 60,
+        window_minutes,
         card,
     };
     Ok(render(status, &page))

@@ -190,6 +190,8 @@ pub struct Loaded {
     pub featured: Vec<Thread>,
     pub pending: Vec<Comment>,
     pub reacted: HashSet<i64>,
+    /// The story's edit window, for the viewer's Edit links.
+    pub edit_window_ms: i64,
 }
 
 /// Loads a page of comments (the selected ones on the first page only) and, for a
@@ -202,6 +204,7 @@ pub async fn load(
     viewer: Option<&User>,
 ) -> ApiResult<Loaded> {
     let story_id = story.id;
+    let edit_window_ms = service::viewer_edit_window_ms(state, &story, viewer).await?;
     let page =
         service::comment_page(state, story, sort, Some(cursor), state.config.page_size).await?;
     let featured = if cursor.is_empty() {
@@ -234,6 +237,7 @@ pub async fn load(
         featured,
         pending,
         reacted,
+        edit_window_ms,
     })
 }
 
@@ -311,7 +315,8 @@ pub struct Build<'a> {
 pub fn build<'a>(state: &AppState, data: &'a Loaded, b: Build<'a>) -> Conversation<'a> {
     let story = &data.page.story;
     let closed = story.fields.is_closed;
-    let ctx = Ctx::new(state, b.viewer, data.reacted.clone(), closed);
+    let mut ctx = Ctx::new(state, b.viewer, data.reacted.clone(), closed);
+    ctx.edit_window_ms = data.edit_window_ms;
     let (base, sep, embed, embed_signin_href) = match b.mode {
         Mode::Page => (
             format!("/stories/{}", story.fields.slug),

@@ -397,12 +397,13 @@ pub async fn fragment(
     let user = viewer.user();
     let c = comment_for(&state, id, user).await?;
     let story = state.story(c.story_id).await?;
-    let ctx = Ctx::new(
+    let mut ctx = Ctx::new(
         &state,
         user,
         reacted(&state, user, &[c.id]).await?,
         story.fields.is_closed,
     );
+    ctx.edit_window_ms = service::viewer_edit_window_ms(&state, &story, user).await?;
     let li = ctx.li(&c);
     let body = li
         .render()
@@ -447,12 +448,13 @@ pub async fn thread_page(
         service::replies_after(&state, &comment, Some(&cursor), state.config.max_page_size).await?;
     let mut ids: Vec<i64> = replies.iter().map(|r| r.id).collect();
     ids.push(comment.id);
-    let ctx = Ctx::new(
+    let mut ctx = Ctx::new(
         &state,
         user,
         reacted(&state, user, &ids).await?,
         story.fields.is_closed,
     );
+    ctx.edit_window_ms = service::viewer_edit_window_ms(&state, &story, user).await?;
     let nested = nest(replies);
     let li = CommentLi {
         replies: nested.iter().map(|n| ctx.node(n)).collect(),

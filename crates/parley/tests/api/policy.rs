@@ -85,6 +85,19 @@ async fn the_policy_edit_window_replaces_the_servers(app: TestApp) {
     let on_quick = app.comment(&sam, quick, None, "typo").await;
     let on_slow = app.comment(&sam, slow, None, "typo").await;
     tokio::time::sleep(Duration::from_millis(20)).await;
+    // The pages offer Edit by the same rule: the story's window, not the server's.
+    for (id, offered) in [(on_quick, false), (on_slow, true)] {
+        let r = app
+            .get(&format!("/comments/{id}/fragment"), Some(&sam.token))
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        let html = r.body.as_str().unwrap_or_default().to_owned();
+        assert_eq!(
+            html.contains(&format!("href=\"/comments/{id}/edit\"")),
+            offered,
+            "{html}"
+        );
+    }
     let r = edit(&app, &sam.token, on_quick, "fixed").await;
     assert_eq!(
         (r.status, r.code()),
