@@ -160,6 +160,11 @@ mod sqlite {
     async fn without_smtp_settings_mail_stays_queued() {
         run(Backend::Sqlite, WebConfig::default(), super::not_configured).await;
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn parley_serve_sends_mail_with_the_settings_from_its_environment() {
+        super::serve_with_env().await;
+    }
 }
 
 mod postgres {
@@ -497,4 +502,39 @@ async fn two_nodes() {
     let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
         .execute(&mut admin)
         .await;
+}
+
+/// `parley serve` as an operator starts it: SMTP URL (STARTTLS, percent-encoded
+/// password), sender and CA file from the environment.
+async fn serve_with_env() {
+    let cert = TestCert::localhost();
+    let sink =
+        SmtpSink::start(SinkOptions::starttls(&cert).with_auth("news@courier", "p@ss:word")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("parley.db").display());
+    let store = parley_store::connect(&url).await.unwrap();
+    let site = store.create_site("courier", &[], 1).await.unwrap();
+    store.mail().enqueue_mail(mail(site.id, 1)).await.unwrap();
+    let smtp_url = format!(
+        "smtp://news%40courier:p%40ss%3Aword@localhost:{}?tls=starttls",
+        sink.port()
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_parley"))
+        .args(["--database", &url, "serve", "--listen", "127.0.0.1:0"])
+        .env("PARLEY_SMTP_URL", &smtp_url)
+        .env("PARLEY_MAIL_FROM", MAIL_FROM)
+        .env("PARLEY_SMTP_CA_CERT", &cert.cert_path)
+        .env("PARLEY_MAIL_POLL_MS", "50")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let got = sink.wait_until(|m| !ours(m).is_empty(), WAIT).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let m = ours(&got.expect("parley serve sent the queued mail")).remove(0);
+    assert!(m.tls);
+    assert_eq!(m.auth_user.as_deref(), Some("news@courier"));
+    assert_eq!(m.from, MAIL_FROM);
+    assert_eq!(m.subject, "Message 1");
 }
