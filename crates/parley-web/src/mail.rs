@@ -592,6 +592,24 @@ mod tests {
     }
 
     #[test]
+    fn a_long_unsubscribe_link_stays_whole() {
+        let from = parse_from("Courier comments <comments@courier.example>").unwrap();
+        let url = format!(
+            "https://courier.example/unsubscribe/{}",
+            "a1b2c3d4".repeat(25)
+        );
+        let m = claimed(None, Some(&url));
+        let text = String::from_utf8(build_message(&m, &from).unwrap().formatted()).unwrap();
+        // Unfold the header block, then find the header.
+        let head = text.split("\r\n\r\n").next().unwrap().replace("\r\n ", " ");
+        let line = head
+            .lines()
+            .find(|l| l.starts_with("List-Unsubscribe:"))
+            .unwrap();
+        assert_eq!(line, format!("List-Unsubscribe: <{url}>"));
+    }
+
+    #[test]
     fn senders_are_mailboxes() {
         assert!(parse_from("Courier comments <comments@courier.example>").is_ok());
         assert!(parse_from("comments@courier.example").is_ok());

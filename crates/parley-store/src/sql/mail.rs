@@ -134,10 +134,17 @@ fn check(mail: &NewMail) -> StoreResult<()> {
     }
     if let Some(url) = &mail.unsubscribe_url {
         let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
-        if !scheme_ok || url.len() > MAX_URL || !header_safe(url) || url.contains(['<', '>', ' ']) {
+        // ASCII only: a header value with other characters would be encoded, which
+        // breaks the link (percent-encode them).
+        if !scheme_ok
+            || url.len() > MAX_URL
+            || !url.is_ascii()
+            || !header_safe(url)
+            || url.contains(['<', '>', ' '])
+        {
             return bad(
                 "bad_unsubscribe_url",
-                "the unsubscribe link is an absolute http or https URL",
+                "the unsubscribe link is an absolute http or https URL in ASCII (percent-encoded)",
             );
         }
     }
@@ -435,6 +442,10 @@ mod tests {
             },
             NewMail {
                 unsubscribe_url: Some("https://a.example/u>".into()),
+                ..mail()
+            },
+            NewMail {
+                unsubscribe_url: Some("https://a.example/désabonner".into()),
                 ..mail()
             },
         ] {
