@@ -373,9 +373,10 @@ async fn admin_only(app: TestApp, _sink: SmtpSink) {
     let admin = app.member("Ada Admin", Role::Admin).await;
     let moderator = app.member("Mo Moderator", Role::Moderator).await;
     let staff = app.member("Sal Staff", Role::Staff).await;
+    let reader = app.reader("Rita Reader").await;
     let r = app.get("/api/v1/sites/courier/mail", None).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    for who in [&moderator, &staff] {
+    for who in [&reader, &staff, &moderator] {
         let r = app
             .get("/api/v1/sites/courier/mail", Some(&who.token))
             .await;
