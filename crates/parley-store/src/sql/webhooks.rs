@@ -100,6 +100,31 @@ pub struct AttemptOutcome {
     pub retry_at: Option<i64>,
 }
 
+/// What an admin changes on an endpoint; a field left None stays as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebhookChanges {
+    pub url: Option<String>,
+    /// Replaces the subscriptions; at least one name, none empty or with a comma.
+    pub events: Option<Vec<String>>,
+    /// False pauses the endpoint: no new deliveries, and its pending ones wait.
+    pub active: Option<bool>,
+}
+
+/// `,a,b,`, the stored form of event names; refused when a name is empty or holds a
+/// comma (the separator), or when there is none.
+fn stored_events(events: &[String]) -> StoreResult<String> {
+    if events.is_empty() {
+        return Err(StoreError::refused("bad_event", "name at least one event"));
+    }
+    if events.iter().any(|e| e.is_empty() || e.contains(',')) {
+        return Err(StoreError::refused(
+            "bad_event",
+            "an event name is not empty and has no comma",
+        ));
+    }
+    Ok(format!(",{},", events.join(",")))
+}
+
 const HOOK_COLUMNS: &str = "id, site_id, url, events, secret, active, created_at";
 const DELIVERY_COLUMNS: &str = "id, webhook_id, event, payload, status, attempts, \
      next_attempt_at, last_status, last_error, last_body, created_at, delivered_at";
@@ -118,6 +143,22 @@ pub trait WebhookStore: Send + Sync {
     /// The site's endpoints, oldest first.
     async fn site_webhooks(&self, site_id: i64) -> StoreResult<Vec<Webhook>>;
     async fn webhook(&self, site_id: i64, id: i64) -> StoreResult<Option<Webhook>>;
+    /// Changes an endpoint of the site and returns it as it now is; NotFound for
+    /// another site's or an unknown one. Bad events change nothing.
+    async fn update_webhook(
+        &self,
+        site_id: i64,
+        id: i64,
+        changes: WebhookChanges,
+    ) -> StoreResult<Webhook>;
+    /// Replaces an endpoint's signing secret; deliveries claimed from now on are signed
+    /// with the new one. NotFound for another site's or an unknown endpoint.
+    async fn rotate_webhook_secret(
+        &self,
+        site_id: i64,
+        id: i64,
+        secret: String,
+    ) -> StoreResult<Webhook>;
     /// Removes an endpoint of the site with its deliveries; NotFound otherwise.
     async fn delete_webhook(&self, site_id: i64, id: i64) -> StoreResult<()>;
     /// Adds a pending delivery, due at `now`, for each of the site's active endpoints
@@ -129,8 +170,9 @@ pub trait WebhookStore: Send + Sync {
         payload: String,
         now: i64,
     ) -> StoreResult<u64>;
-    /// Takes up to `limit` pending deliveries due at `now` that no one holds, holding
-    /// them until `now + lease_ms`. Concurrent claimers get disjoint deliveries.
+    /// Takes up to `limit` pending deliveries of active endpoints, due at `now`, that no
+    /// one holds, holding them until `now + lease_ms`. Concurrent claimers get disjoint
+    /// deliveries. A paused endpoint's deliveries stay pending until it is resumed.
     async fn claim_webhook_deliveries(
         &self,
         now: i64,
@@ -146,6 +188,9 @@ pub trait WebhookStore: Send + Sync {
         webhook_id: i64,
         limit: i64,
     ) -> StoreResult<Vec<WebhookDelivery>>;
+    /// Removes delivered and failed deliveries whose last attempt was before `before`,
+    /// with their attempts; pending ones stay whatever their age. Returns how many.
+    async fn sweep_webhook_deliveries(&self, before: i64) -> StoreResult<i64>;
 }
 
 #[async_trait]
@@ -186,13 +231,7 @@ where
         secret: String,
         now: i64,
     ) -> StoreResult<Webhook> {
-        if events.iter().any(|e| e.is_empty() || e.contains(',')) {
-            return Err(StoreError::refused(
-                "bad_event",
-                "an event name is not empty and has no comma",
-            ));
-        }
-        let events = format!(",{},", events.join(","));
+        let events = stored_events(&events)?;
         self.write(move |conn| {
             Box::pin(async move {
                 let sql = format!(
@@ -228,6 +267,77 @@ where
             .bind(id)
             .fetch_optional(self.read_pool())
             .await?)
+    }
+
+    async fn update_webhook(
+        &self,
+        site_id: i64,
+        id: i64,
+        changes: WebhookChanges,
+    ) -> StoreResult<Webhook> {
+        let events = changes.events.as_deref().map(stored_events).transpose()?;
+        // Only the named columns are set; the placeholders follow $1 (site) and $2 (id).
+        let mut sets = Vec::new();
+        if changes.url.is_some() {
+            sets.push(format!("url = ${}", sets.len() + 3));
+        }
+        if events.is_some() {
+            sets.push(format!("events = ${}", sets.len() + 3));
+        }
+        if changes.active.is_some() {
+            sets.push(format!("active = ${}", sets.len() + 3));
+        }
+        let sql = if sets.is_empty() {
+            format!("SELECT {HOOK_COLUMNS} FROM webhooks WHERE site_id = $1 AND id = $2")
+        } else {
+            format!(
+                "UPDATE webhooks SET {} WHERE site_id = $1 AND id = $2 RETURNING {HOOK_COLUMNS}",
+                sets.join(", ")
+            )
+        };
+        self.write(move |conn| {
+            Box::pin(async move {
+                let mut query = sqlx::query_as::<DB, Webhook>(&sql).bind(site_id).bind(id);
+                if let Some(url) = changes.url {
+                    query = query.bind(url);
+                }
+                if let Some(events) = events {
+                    query = query.bind(events);
+                }
+                if let Some(active) = changes.active {
+                    query = query.bind(active);
+                }
+                query
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .ok_or(StoreError::NotFound("webhook"))
+            })
+        })
+        .await
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        site_id: i64,
+        id: i64,
+        secret: String,
+    ) -> StoreResult<Webhook> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let sql = format!(
+                    "UPDATE webhooks SET secret = $3 WHERE site_id = $1 AND id = $2 \
+                     RETURNING {HOOK_COLUMNS}"
+                );
+                sqlx::query_as::<DB, Webhook>(&sql)
+                    .bind(site_id)
+                    .bind(id)
+                    .bind(secret)
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .ok_or(StoreError::NotFound("webhook"))
+            })
+        })
+        .await
     }
 
     async fn delete_webhook(&self, site_id: i64, id: i64) -> StoreResult<()> {
@@ -312,6 +422,8 @@ where
             "UPDATE webhook_deliveries SET claimed_until = $1 WHERE id IN \
              (SELECT id FROM webhook_deliveries WHERE status = 'pending' \
               AND next_attempt_at <= $2 AND claimed_until <= $2 \
+              AND EXISTS (SELECT 1 FROM webhooks w \
+                          WHERE w.id = webhook_deliveries.webhook_id AND w.active) \
               ORDER BY next_attempt_at, id LIMIT $3{lock}) RETURNING id"
         );
         let until = now.saturating_add(lease_ms.max(1));
@@ -428,5 +540,31 @@ where
                 .collect();
         }
         Ok(deliveries)
+    }
+
+    async fn sweep_webhook_deliveries(&self, before: i64) -> StoreResult<i64> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                // A finished delivery's next_attempt_at is the time of its last attempt.
+                // Children first: SQLite enforces the cascade only with foreign keys on.
+                sqlx::query::<DB>(
+                    "DELETE FROM webhook_attempts WHERE delivery_id IN \
+                     (SELECT id FROM webhook_deliveries WHERE status <> 'pending' \
+                      AND next_attempt_at < $1)",
+                )
+                .bind(before)
+                .execute(&mut *conn)
+                .await?;
+                let gone = sqlx::query_as::<DB, (i64,)>(
+                    "DELETE FROM webhook_deliveries WHERE status <> 'pending' \
+                     AND next_attempt_at < $1 RETURNING id",
+                )
+                .bind(before)
+                .fetch_all(&mut *conn)
+                .await?;
+                Ok(gone.len() as i64)
+            })
+        })
+        .await
     }
 }
