@@ -46,6 +46,7 @@ both! {
     registering_with_an_imported_email_takes_the_account_over,
     comments_in_many_batches_find_their_parents,
     comments_after_an_import_get_fresh_ids,
+    stories_of_one_batch_share_neither_slug_nor_url,
 }
 
 fn story(key: &str) -> ImportRecord {
@@ -557,4 +558,56 @@ async fn comments_after_an_import_get_fresh_ids(store: Arc<dyn Store>) {
             .comment_count,
         9
     );
+}
+
+/// Stories are written in bulk: within one batch, a repeated slug still gets a number
+/// and a repeated URL is still one story.
+async fn stories_of_one_batch_share_neither_slug_nor_url(store: Arc<dyn Store>) {
+    let site = store.create_site("daily", &[], T0).await.unwrap();
+    let with = |key: &str, url: &str, slug: &str| {
+        let mut s = story(key);
+        if let ImportRecord::Story(s) = &mut s {
+            s.url = url.into();
+            s.slug = slug.into();
+        }
+        s
+    };
+    let report = import(
+        &*store,
+        job(site.id, 6),
+        vec![vec![
+            with("s1", "https://news.example/1", "same"),
+            with("s2", "https://news.example/2", "same"),
+            with("s3", "https://news.example/1", "other"),
+            comment("a", "s1", None, "Ann", Published),
+            comment("b", "s2", None, "Ann", Published),
+            comment("c", "s3", None, "Ann", Published),
+        ]],
+    )
+    .await
+    .unwrap();
+    assert_eq!((report.stories_created, report.stories_existing), (2, 1));
+    let one = store
+        .story_by_url(site.id, "https://news.example/1")
+        .await
+        .unwrap()
+        .unwrap();
+    let two = store
+        .story_by_url(site.id, "https://news.example/2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((one.fields.slug.as_str(), one.comment_count), ("same", 2));
+    assert_eq!((two.fields.slug.as_str(), two.comment_count), ("same-2", 1));
+    let again = import(
+        &*store,
+        job(site.id, 6),
+        vec![vec![
+            with("s1", "https://news.example/1", "same"),
+            with("s3", "https://news.example/1", "other"),
+        ]],
+    )
+    .await
+    .unwrap();
+    assert_eq!((again.stories_created, again.stories_existing), (0, 2));
 }

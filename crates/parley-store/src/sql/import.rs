@@ -25,7 +25,7 @@ use crate::import::*;
 
 /// Comments per flush. Each statement carries all of a flush's rows in one JSON
 /// parameter, so this bounds memory (a few MB) and round trips, not parameter counts.
-const FLUSH_ROWS: usize = 4000;
+const FLUSH_ROWS: usize = 8000;
 /// Entries a cache holds before it is written back and emptied.
 const CACHE_LIMIT: usize = 100_000;
 
@@ -86,9 +86,25 @@ struct AuthorOut<'a> {
     name_key: String,
 }
 
+#[derive(Serialize)]
+struct StoryOut<'a> {
+    url: &'a str,
+    slug: String,
+    headline: &'a str,
+    standfirst: &'a str,
+    body_md: &'a str,
+    body_html: &'a str,
+    published_at: i64,
+    picture_caption: Option<&'a str>,
+    picture_credit: Option<&'a str>,
+    closed: bool,
+}
+
 /// A comment as it is written: final in every column.
 #[derive(Serialize)]
 struct CommentOut<'a> {
+    /// The source id, for `import_keys`.
+    k: &'a str,
     id: i64,
     story_id: i64,
     author_id: Option<i64>,
@@ -106,6 +122,7 @@ struct CommentOut<'a> {
 }
 
 const COMMENT_COLUMNS: &[(&str, &str)] = &[
+    ("k", "text"),
     ("id", "bigint"),
     ("story_id", "bigint"),
     ("author_id", "bigint"),
@@ -160,9 +177,9 @@ struct Clock {
     authors: Duration,
     place: Duration,
     comments: Duration,
-    revisions: Duration,
-    keys: Duration,
     counts: Duration,
+    /// Comments written a second time, for replies that came after them.
+    recounted: usize,
     waiting: Duration,
 }
 
@@ -175,7 +192,9 @@ struct Run {
     authors: HashMap<String, i64>,
     by_key: HashMap<String, i64>,
     placed: HashMap<i64, Placed>,
-    /// Comments received and not yet written.
+    /// Stories and comments received and not yet written.
+    pending_stories: Vec<ImportStory>,
+    pending_story_keys: HashSet<String>,
     pending: Vec<ImportComment>,
     /// SQLite: the next free comment id (the write lock is ours until the commit).
     next_id: Option<i64>,
@@ -252,12 +271,12 @@ where
         messages: mpsc::Receiver<ImportMessage>,
     ) -> StoreResult<ImportReport> {
         if DB::KIND == "postgres" {
-            // The same statements run thousands of times while the tables grow from
-            // nothing inside this transaction: a generic plan made early (a sequential
-            // scan of a then-empty table) would stay, and turn each lookup into a scan.
-            // Plans made for each execution see the tables' current size.
-            conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-                .await?;
+            // A flush's rows are held once by the statement that writes them (see
+            // `flush_comments`): room for them in memory rather than a temporary file.
+            // (No `plan_cache_mode = force_custom_plan` here: the foreign-key checks run
+            // a cached plan per row, and re-planning it each time was most of the
+            // server's work. The statements here find rows by key whatever the plan.)
+            conn.execute("SET LOCAL work_mem = '64MB'").await?;
         }
         Self::import_all(conn, job, messages).await
     }
@@ -288,9 +307,12 @@ where
             for record in records {
                 match record {
                     ImportRecord::Story(story) => {
-                        let started = Instant::now();
-                        Self::import_story(conn, &job, &mut run, story).await?;
-                        run.clock.stories += started.elapsed();
+                        // Written with the next flush of comments, before them.
+                        if !run.stories.contains_key(&story.key)
+                            && run.pending_story_keys.insert(story.key.clone())
+                        {
+                            run.pending_stories.push(story);
+                        }
                     }
                     ImportRecord::Comment(c) => {
                         run.pending.push(c);
@@ -338,25 +360,6 @@ where
         Ok(run.report)
     }
 
-    async fn key_target(
-        conn: &mut DB::Connection,
-        job: &ImportJob,
-        kind: &str,
-        key: &str,
-    ) -> StoreResult<Option<i64>> {
-        Ok(sqlx::query_as::<DB, (i64,)>(
-            "SELECT target_id FROM import_keys WHERE site_id = $1 AND source = $2 AND kind = $3 \
-             AND source_id = $4",
-        )
-        .bind(job.site_id)
-        .bind(job.source.clone())
-        .bind(kind.to_owned())
-        .bind(key.to_owned())
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(|(id,)| id))
-    }
-
     /// Records `keys` (source id, row) of one kind; keys already there stay as they are.
     async fn add_keys(
         conn: &mut DB::Connection,
@@ -383,41 +386,55 @@ where
         Ok(())
     }
 
-    async fn import_story(
+    /// Writes the pending stories, in bulk: found by an earlier import's key or by URL
+    /// (then left as they are), else created with a slug no other story of the site has.
+    async fn flush_stories(
         conn: &mut DB::Connection,
         job: &ImportJob,
         run: &mut Run,
-        story: ImportStory,
     ) -> StoreResult<()> {
-        if run.stories.contains_key(&story.key) {
+        if run.pending_stories.is_empty() {
             return Ok(());
         }
-        let known = match Self::key_target(conn, job, "story", &story.key).await? {
-            Some(id) => Some(id),
-            None => {
-                let by_url = sqlx::query_as::<DB, (i64,)>(
-                    "SELECT id FROM stories WHERE site_id = $1 AND url = $2",
-                )
-                .bind(job.site_id)
-                .bind(story.url.clone())
-                .fetch_optional(&mut *conn)
-                .await?
-                .map(|(id,)| id);
-                if let Some(id) = by_url {
-                    Self::add_keys(conn, job, "story", &[KeyIdOut { k: &story.key, id }]).await?;
-                }
-                by_url
+        let started = Instant::now();
+        let batch = std::mem::take(&mut run.pending_stories);
+        run.pending_story_keys.clear();
+        let keys: Vec<&str> = batch.iter().map(|s| s.key.as_str()).collect();
+        for (key, id) in Self::targets(conn, job, "story", &keys).await? {
+            run.report.stories_existing += 1;
+            run.stories.insert(key, id);
+        }
+        let batch: Vec<ImportStory> = batch
+            .into_iter()
+            .filter(|s| !run.stories.contains_key(&s.key))
+            .collect();
+        if batch.is_empty() {
+            run.clock.stories += started.elapsed();
+            return Ok(());
+        }
+        let urls: Vec<&str> = batch.iter().map(|s| s.url.as_str()).collect();
+        let mut by_url: HashMap<String, i64> = Self::lookup(conn, job, "stories", "url", &urls)
+            .await?
+            .into_iter()
+            .collect();
+        let slugs: Vec<&str> = batch.iter().map(|s| s.slug.as_str()).collect();
+        let mut taken: HashSet<String> = Self::lookup(conn, job, "stories", "slug", &slugs)
+            .await?
+            .into_iter()
+            .map(|(slug, _)| slug)
+            .collect();
+
+        // The first story with a URL creates it; later ones with the same URL find it.
+        let mut new_stories = Vec::new();
+        let mut creating = HashSet::new();
+        for story in &batch {
+            if by_url.contains_key(&story.url) || !creating.insert(story.url.as_str()) {
+                continue;
             }
-        };
-        let id = match known {
-            Some(id) => {
-                run.report.stories_existing += 1;
-                id
-            }
-            None => {
-                let mut slug = story.slug.clone();
-                let mut n = 1;
-                while sqlx::query_as::<DB, (i64,)>(
+            let mut slug = story.slug.clone();
+            let mut n = 1;
+            while taken.contains(&slug)
+                || sqlx::query_as::<DB, (i64,)>(
                     "SELECT id FROM stories WHERE site_id = $1 AND slug = $2",
                 )
                 .bind(job.site_id)
@@ -425,37 +442,106 @@ where
                 .fetch_optional(&mut *conn)
                 .await?
                 .is_some()
-                {
-                    n += 1;
-                    slug = format!("{}-{n}", story.slug);
-                }
-                let (id,) = sqlx::query_as::<DB, (i64,)>(
-                    "INSERT INTO stories (site_id, url, slug, headline, standfirst, body_md, \
-                     body_html, published_at, picture_caption, picture_credit, is_closed, \
-                     created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
-                )
-                .bind(job.site_id)
-                .bind(story.url)
-                .bind(slug)
-                .bind(story.headline)
-                .bind(story.standfirst)
-                .bind(story.body_md)
-                .bind(story.body_html)
-                .bind(story.published_at)
-                .bind(story.picture_caption)
-                .bind(story.picture_credit)
-                .bind(story.closed)
-                .bind(job.now)
-                .fetch_one(&mut *conn)
-                .await?;
-                Self::add_keys(conn, job, "story", &[KeyIdOut { k: &story.key, id }]).await?;
-                run.report.stories_created += 1;
-                id
+            {
+                n += 1;
+                slug = format!("{}-{n}", story.slug);
             }
-        };
-        run.stories.insert(story.key, id);
+            taken.insert(slug.clone());
+            new_stories.push(StoryOut {
+                url: &story.url,
+                slug,
+                headline: &story.headline,
+                standfirst: &story.standfirst,
+                body_md: &story.body_md,
+                body_html: &story.body_html,
+                published_at: story.published_at,
+                picture_caption: story.picture_caption.as_deref(),
+                picture_credit: story.picture_credit.as_deref(),
+                closed: story.closed,
+            });
+        }
+        let mut created = HashSet::new();
+        if !new_stories.is_empty() {
+            let sql = format!(
+                "INSERT INTO stories (site_id, url, slug, headline, standfirst, body_md, \
+                 body_html, published_at, picture_caption, picture_credit, is_closed, \
+                 created_at, updated_at) \
+                 SELECT $1, r.url, r.slug, r.headline, r.standfirst, r.body_md, r.body_html, \
+                 r.published_at, r.picture_caption, r.picture_credit, r.closed, $2, $2 FROM {} \
+                 RETURNING url, id",
+                json_rows::<DB>(
+                    3,
+                    &[
+                        ("url", "text"),
+                        ("slug", "text"),
+                        ("headline", "text"),
+                        ("standfirst", "text"),
+                        ("body_md", "text"),
+                        ("body_html", "text"),
+                        ("published_at", "bigint"),
+                        ("picture_caption", "text"),
+                        ("picture_credit", "text"),
+                        ("closed", "boolean"),
+                    ]
+                )
+            );
+            let rows = sqlx::query_as::<DB, (String, i64)>(&sql)
+                .bind(job.site_id)
+                .bind(job.now)
+                .bind(to_json(&new_stories)?)
+                .fetch_all(&mut *conn)
+                .await?;
+            run.report.stories_created += rows.len() as i64;
+            for (url, id) in rows {
+                created.insert(id);
+                by_url.insert(url, id);
+            }
+        }
+        let mut keys = Vec::with_capacity(batch.len());
+        for story in &batch {
+            let id = by_url.get(&story.url).copied().ok_or_else(|| {
+                StoreError::refused(
+                    "import_failed",
+                    format!("story {} was not written", story.key),
+                )
+            })?;
+            if !created.remove(&id) {
+                run.report.stories_existing += 1;
+            }
+            run.stories.insert(story.key.clone(), id);
+            keys.push(KeyIdOut { k: &story.key, id });
+        }
+        Self::add_keys(conn, job, "story", &keys).await?;
+        run.clock.stories += started.elapsed();
         Ok(())
+    }
+
+    /// `(value, id)` of the rows of `table` in the job's site whose `column` (unique
+    /// within a site) is one of `values`, each found by its index.
+    async fn lookup(
+        conn: &mut DB::Connection,
+        job: &ImportJob,
+        table: &str,
+        column: &str,
+        values: &[&str],
+    ) -> StoreResult<Vec<(String, i64)>> {
+        if values.is_empty() {
+            return Ok(Vec::new());
+        }
+        let values: Vec<KeyOut> = values.iter().map(|k| KeyOut { k }).collect();
+        // A probe per value: see `targets`.
+        let sql = format!(
+            "SELECT r.k, COALESCE((SELECT t.id FROM {table} t WHERE t.site_id = $1 \
+             AND t.{column} = r.k), 0) FROM {}",
+            json_rows::<DB>(2, &[("k", "text")])
+        );
+        let mut found = sqlx::query_as::<DB, (String, i64)>(&sql)
+            .bind(job.site_id)
+            .bind(to_json(&values)?)
+            .fetch_all(&mut *conn)
+            .await?;
+        found.retain(|(_, id)| *id != 0);
+        Ok(found)
     }
 
     /// `(source id, row)` of the keys of one kind among `keys`.
@@ -521,29 +607,11 @@ where
         }
 
         // Readers (or authors of another source) who have the email already.
-        let emails: Vec<KeyOut> = wanted
-            .iter()
-            .filter_map(|a| a.email.as_deref())
-            .map(|k| KeyOut { k })
+        let emails: Vec<&str> = wanted.iter().filter_map(|a| a.email.as_deref()).collect();
+        let mut by_email: HashMap<String, i64> = Self::lookup(conn, job, "users", "email", &emails)
+            .await?
+            .into_iter()
             .collect();
-        let mut by_email: HashMap<String, i64> = HashMap::new();
-        if !emails.is_empty() {
-            // A lookup per email, as in `targets`.
-            let sql = format!(
-                "SELECT r.k, COALESCE((SELECT u.id FROM users u WHERE u.site_id = $1 \
-                 AND u.email = r.k), 0) FROM {}",
-                json_rows::<DB>(2, &[("k", "text")])
-            );
-            by_email.extend(
-                sqlx::query_as::<DB, (String, i64)>(&sql)
-                    .bind(job.site_id)
-                    .bind(to_json(&emails)?)
-                    .fetch_all(&mut *conn)
-                    .await?
-                    .into_iter()
-                    .filter(|(_, id)| *id != 0),
-            );
-        }
 
         // The rest are new; two keys with one email are one author (the first seen).
         let mut new_authors: Vec<AuthorOut> = Vec::new();
@@ -747,6 +815,7 @@ where
         job: &ImportJob,
         run: &mut Run,
     ) -> StoreResult<()> {
+        Self::flush_stories(conn, job, run).await?;
         if run.pending.is_empty() {
             return Ok(());
         }
@@ -875,6 +944,7 @@ where
             };
             let deleted = c.status == CommentStatus::Deleted;
             rows.push(CommentOut {
+                k: &c.key,
                 id,
                 story_id: run.stories.get(&c.story_key).copied().unwrap_or_default(),
                 author_id: if deleted {
@@ -900,48 +970,60 @@ where
         run.clock.place += started.elapsed();
 
         let started = Instant::now();
-        let columns: Vec<&str> = COMMENT_COLUMNS.iter().map(|(c, _)| *c).collect();
-        let sql = format!(
-            "INSERT INTO comments ({cols}) SELECT {cols} FROM {}",
-            json_rows::<DB>(1, COMMENT_COLUMNS),
-            cols = columns.join(", ")
-        );
-        sqlx::query::<DB>(&sql)
-            .bind(json.clone())
-            .execute(&mut *conn)
-            .await?;
-        run.clock.comments += started.elapsed();
-
-        let started = Instant::now();
-        let sql = format!(
-            "INSERT INTO comment_revisions (comment_id, body_src, body_html, decision, reasons, \
-             created_at) SELECT r.id, r.body_src, r.body_html, r.status, '', r.created_at FROM {}",
-            json_rows::<DB>(
-                1,
-                &[
-                    ("id", "bigint"),
-                    ("body_src", "text"),
-                    ("body_html", "text"),
-                    ("status", "text"),
-                    ("created_at", "bigint"),
-                ]
-            )
-        );
-        sqlx::query::<DB>(&sql)
-            .bind(json)
-            .execute(&mut *conn)
-            .await?;
-        run.clock.revisions += started.elapsed();
-
-        let started = Instant::now();
-        let keys: Vec<KeyIdOut> = fresh
-            .iter()
-            .zip(&ids)
-            .map(|(c, &id)| KeyIdOut { k: &c.key, id })
-            .collect();
-        Self::add_keys(conn, job, "comment", &keys).await?;
+        let columns: Vec<&str> = COMMENT_COLUMNS[1..].iter().map(|(c, _)| *c).collect();
+        let columns = columns.join(", ");
+        let insert_comments = format!("INSERT INTO comments ({columns}) SELECT {columns} FROM r");
+        let insert_revisions = "INSERT INTO comment_revisions (comment_id, body_src, body_html, \
+             decision, reasons, created_at) SELECT r.id, r.body_src, r.body_html, r.status, '', \
+             r.created_at FROM r";
+        let insert_keys = "INSERT INTO import_keys (site_id, source, kind, source_id, target_id) \
+             SELECT $1, $2, 'comment', r.k, r.id FROM r";
+        if DB::KIND == "postgres" {
+            // One statement, so the server parses the rows once (parsing JSON is a good
+            // part of its work); foreign keys are checked at its end, comments in place.
+            let sql = format!(
+                "WITH r AS MATERIALIZED (SELECT * FROM {}), c AS ({insert_comments}), \
+                 v AS ({insert_revisions}) {insert_keys}",
+                json_rows::<DB>(3, COMMENT_COLUMNS)
+            );
+            sqlx::query::<DB>(&sql)
+                .bind(job.site_id)
+                .bind(job.source.clone())
+                .bind(json)
+                .execute(&mut *conn)
+                .await?;
+        } else {
+            // SQLite has no INSERT inside WITH, and reads JSON quickly: one statement
+            // each, reading the columns it needs.
+            let from =
+                |n: usize, cols: &[(&str, &str)]| format!(" FROM {}", json_rows::<DB>(n, cols));
+            let revision_columns = [
+                ("id", "bigint"),
+                ("body_src", "text"),
+                ("body_html", "text"),
+                ("status", "text"),
+                ("created_at", "bigint"),
+            ];
+            for sql in [
+                insert_comments.replacen(" FROM r", &from(1, &COMMENT_COLUMNS[1..]), 1),
+                insert_revisions.replacen(" FROM r", &from(1, &revision_columns), 1),
+            ] {
+                sqlx::query::<DB>(&sql)
+                    .bind(json.clone())
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            let sql =
+                insert_keys.replacen(" FROM r", &from(3, &[("k", "text"), ("id", "bigint")]), 1);
+            sqlx::query::<DB>(&sql)
+                .bind(job.site_id)
+                .bind(job.source.clone())
+                .bind(json)
+                .execute(&mut *conn)
+                .await?;
+        }
         run.report.comments_created += fresh.len() as i64;
-        run.clock.keys += started.elapsed();
+        run.clock.comments += started.elapsed();
         Ok(())
     }
 
@@ -964,6 +1046,7 @@ where
             return Ok(());
         }
         dirty.sort_unstable_by_key(|d| d.id);
+        run.clock.recounted += dirty.len();
         let sql = format!(
             "UPDATE comments SET reply_count = r.n FROM {} WHERE comments.id = r.id",
             json_rows::<DB>(1, &[("id", "bigint"), ("n", "bigint")])
