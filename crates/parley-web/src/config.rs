@@ -38,6 +38,9 @@ pub struct WebConfig {
     pub webhook_poll_every: Duration,
     /// How long a receiver has to answer.
     pub webhook_timeout: Duration,
+    /// How long delivered and failed webhook deliveries (the admin's log) are kept after
+    /// their last attempt before the jobs sweep them; pending ones are never swept.
+    pub webhook_log_retention: Duration,
     /// The SMTP server mail is sent through; None leaves mail queued, unsent.
     pub smtp: Option<crate::mail::SmtpSettings>,
     /// The sender of every mail, a mailbox like `Courier comments <comments@courier.example>`.
@@ -84,6 +87,7 @@ impl Default for WebConfig {
                 .collect(),
             webhook_poll_every: Duration::from_secs(1),
             webhook_timeout: Duration::from_secs(10),
+            webhook_log_retention: Duration::from_secs(30 * 24 * 3600),
             smtp: None,
             mail_from: None,
             mail_retry_delays: [60, 300, 1800, 2 * 3600, 6 * 3600, 24 * 3600]

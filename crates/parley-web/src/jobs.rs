@@ -1,5 +1,6 @@
 //! Background work every node runs on a timer: closing stories their policy says are
-//! old enough, and sweeping expired sessions and old sign-in failures. Each job claims its rows in one UPDATE or
+//! old enough, and sweeping expired sessions, old sign-in failures and the old webhook
+//! delivery log. Each job claims its rows in one UPDATE or
 //! DELETE, so with many nodes on one database a story is closed (and audited) once.
 
 use std::time::Duration;
@@ -44,6 +45,16 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
                 let links_before = now - DAY_MS;
                 if let Err(e) = state.store.account_mail().sweep_account_links(links_before).await {
                     tracing::warn!(error = %e, "sweeping expired mailed links");
+                }
+                let retention = state.config.webhook_log_retention.as_millis();
+                let log_before = now.saturating_sub(i64::try_from(retention).unwrap_or(i64::MAX));
+                if let Err(e) = state
+                    .store
+                    .webhooks()
+                    .sweep_webhook_deliveries(log_before)
+                    .await
+                {
+                    tracing::warn!(error = %e, "sweeping the old webhook delivery log");
                 }
             }
         }

@@ -126,6 +126,10 @@ pub(crate) struct ServeArgs {
     /// Accept webhook URLs on loopback and private addresses (see docs/WEBHOOKS.md).
     #[arg(long, env = "PARLEY_WEBHOOKS_ALLOW_PRIVATE")]
     webhooks_allow_private: bool,
+    /// Days delivered and failed webhook deliveries stay in the log after their last
+    /// attempt; pending ones stay until sent. [default: 30]
+    #[arg(long, env = "PARLEY_WEBHOOK_LOG_DAYS")]
+    webhook_log_days: Option<u64>,
     /// SMTP server for mail to readers (see docs/MAIL.md):
     /// smtp://USER:PASSWORD@HOST:587 (STARTTLS), smtps://... (implicit TLS) or
     /// smtp://HOST:25?tls=none (plain). Without it mail stays queued, unsent.
@@ -169,6 +173,7 @@ pub(crate) struct FileSettings {
     body_limit_bytes: Option<usize>,
     log_format: Option<LogFormat>,
     webhooks_allow_private: Option<bool>,
+    webhook_log_days: Option<u64>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
     smtp_ca_cert: Option<PathBuf>,
@@ -472,6 +477,12 @@ pub(crate) fn resolve(args: ServeArgs, file: FileSettings) -> Result<Resolved> {
             .map_or(defaults.jobs_every, Duration::from_millis),
         webhooks_allow_private: args.webhooks_allow_private
             || file.webhooks_allow_private.unwrap_or(false),
+        webhook_log_retention: args
+            .webhook_log_days
+            .or(file.webhook_log_days)
+            .map_or(defaults.webhook_log_retention, |d| {
+                Duration::from_secs(d.saturating_mul(24 * 3600))
+            }),
         smtp,
         mail_from,
         mail_poll_every: args
@@ -479,6 +490,9 @@ pub(crate) fn resolve(args: ServeArgs, file: FileSettings) -> Result<Resolved> {
             .map_or(defaults.mail_poll_every, Duration::from_millis),
         ..defaults
     };
+    if config.webhook_log_retention.is_zero() {
+        bail!("--webhook-log-days must be at least 1");
+    }
     if config.max_comment_chars == 0
         || config.max_depth < 0
         || config.page_size < 1
@@ -636,6 +650,30 @@ mod tests {
             .to_string();
         assert!(missing.contains("/nonexistent/ca.pem"), "{missing}");
         assert!(mail_settings(None, from(), Some("/x.pem".into())).is_err());
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn the_webhook_log_is_kept_30_days_unless_a_flag_or_the_file_says() {
+        let day = Duration::from_secs(24 * 3600);
+        let kept = |args: ServeArgs, file: FileSettings| {
+            resolve(args, file).map(|r| r.config.webhook_log_retention)
+        };
+        let file = || FileSettings {
+            webhook_log_days: Some(7),
+            ..FileSettings::default()
+        };
+        let flag = |d| ServeArgs {
+            webhook_log_days: Some(d),
+            ..ServeArgs::default()
+        };
+        assert_eq!(
+            kept(ServeArgs::default(), FileSettings::default()).unwrap(),
+            30 * day
+        );
+        assert_eq!(kept(ServeArgs::default(), file()).unwrap(), 7 * day);
+        assert_eq!(kept(flag(2), file()).unwrap(), 2 * day);
+        assert!(kept(flag(0), file()).is_err());
     }
 
     #[test]

@@ -119,7 +119,11 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/api/v1/sites/{name}/webhooks/{id}",
-            axum::routing::delete(webhooks::delete),
+            axum::routing::delete(webhooks::delete).patch(webhooks::update),
+        )
+        .route(
+            "/api/v1/sites/{name}/webhooks/{id}/secret",
+            post(webhooks::rotate_secret),
         )
         .route(
             "/api/v1/sites/{name}/webhooks/{id}/deliveries",

@@ -1,5 +1,6 @@
 //! Webhook endpoints of a site, for its admins: register (the signing secret is shown
-//! this once), list, remove, and read the delivery log.
+//! this once), list, change (URL, events, pause and resume), rotate the secret (the new
+//! one shown this once), remove, and read the delivery log.
 
 use std::net::IpAddr;
 
@@ -9,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use parley_core::Role;
 use parley_store::Site;
-use parley_store::webhooks::Webhook;
+use parley_store::webhooks::{Webhook, WebhookChanges};
 use reqwest::Url;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -28,6 +29,16 @@ const LOG_LIMIT: i64 = 100;
 pub struct NewWebhook {
     pub url: String,
     pub events: Vec<String>,
+}
+
+/// A change to an endpoint; a field left out stays as it is.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookPatch {
+    pub url: Option<String>,
+    pub events: Option<Vec<String>>,
+    /// False pauses the endpoint, true resumes it.
+    pub active: Option<bool>,
 }
 
 /// The admin's own site named `name`; 404 for any other.
@@ -86,6 +97,26 @@ fn check_url(raw: &str, allow_private: bool) -> ApiResult<Url> {
     Ok(url)
 }
 
+/// Known event names, without repeats; at least one.
+fn check_events(names: Vec<String>) -> ApiResult<Vec<String>> {
+    let mut events: Vec<String> = Vec::new();
+    for e in names {
+        if !EVENTS.contains(&e.as_str()) {
+            return Err(ApiError::invalid(
+                "events",
+                format!("known events: {}", EVENTS.join(", ")),
+            ));
+        }
+        if !events.contains(&e) {
+            events.push(e);
+        }
+    }
+    if events.is_empty() {
+        return Err(ApiError::invalid("events", "name at least one event"));
+    }
+    Ok(events)
+}
+
 fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
@@ -136,21 +167,7 @@ pub async fn create(
 ) -> ApiResult<impl IntoResponse> {
     let site = admin_site(&state, &me, &name).await?;
     let url = check_url(&body.url, state.config.webhooks_allow_private)?;
-    let mut events: Vec<String> = Vec::new();
-    for e in body.events {
-        if !EVENTS.contains(&e.as_str()) {
-            return Err(ApiError::invalid(
-                "events",
-                format!("known events: {}", EVENTS.join(", ")),
-            ));
-        }
-        if !events.contains(&e) {
-            events.push(e);
-        }
-    }
-    if events.is_empty() {
-        return Err(ApiError::invalid("events", "name at least one event"));
-    }
+    let events = check_events(body.events)?;
     let secret = new_secret();
     let hook = state
         .store
@@ -160,6 +177,53 @@ pub async fn create(
     let mut view = hook_json(&hook);
     view["secret"] = json!(secret);
     Ok((StatusCode::CREATED, Json(json!({ "webhook": view }))))
+}
+
+/// PATCH /api/v1/sites/{name}/webhooks/{id} (admin): changes the URL, the events or
+/// `active` (false pauses: no new deliveries, and pending ones wait for the resume).
+/// Everything is checked before anything changes.
+pub async fn update(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path((name, id)): Path<(String, i64)>,
+    ApiJson(body): ApiJson<WebhookPatch>,
+) -> ApiResult<impl IntoResponse> {
+    let site = admin_site(&state, &me, &name).await?;
+    let url = body
+        .url
+        .map(|u| check_url(&u, state.config.webhooks_allow_private))
+        .transpose()?;
+    let events = body.events.map(check_events).transpose()?;
+    let changes = WebhookChanges {
+        url: url.map(|u| u.to_string()),
+        events,
+        active: body.active,
+    };
+    let hook = state
+        .store
+        .webhooks()
+        .update_webhook(site.id, id, changes)
+        .await?;
+    Ok(Json(json!({ "webhook": hook_json(&hook) })))
+}
+
+/// POST /api/v1/sites/{name}/webhooks/{id}/secret (admin): a new signing secret,
+/// answered this once; deliveries sent from now on are signed with it.
+pub async fn rotate_secret(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path((name, id)): Path<(String, i64)>,
+) -> ApiResult<impl IntoResponse> {
+    let site = admin_site(&state, &me, &name).await?;
+    let secret = new_secret();
+    let hook = state
+        .store
+        .webhooks()
+        .rotate_webhook_secret(site.id, id, secret.clone())
+        .await?;
+    let mut view = hook_json(&hook);
+    view["secret"] = json!(secret);
+    Ok(Json(json!({ "webhook": view })))
 }
 
 /// DELETE /api/v1/sites/{name}/webhooks/{id} (admin)

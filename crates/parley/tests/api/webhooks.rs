@@ -1,11 +1,14 @@
 //! Webhooks against a local receiver: deliveries are signed, retried on errors and
-//! logged; only subscribed events are sent; only the site's admin manages endpoints.
+//! logged; only subscribed events are sent; only the site's admin manages endpoints;
+//! an endpoint can be changed, paused and resumed, and given a new secret; the jobs
+//! sweep the old log.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use parley_core::Role;
+use parley_store::NewUser;
 use parley_web::WebConfig;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -15,14 +18,18 @@ use tokio::net::TcpListener;
 
 use crate::common::{Account, Backend, TestApp, run};
 
-/// One test per backend, with quick webhook retries and loopback receivers allowed.
+/// One test per backend, with quick webhook retries and loopback receivers allowed
+/// (or with the settings of `config => ...`).
 macro_rules! on_both {
     ($($case:ident),* $(,)?) => {
+        on_both!(config => $($case),*);
+    };
+    ($config:ident => $($case:ident),* $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    super::run(super::Backend::Sqlite, super::config(), super::$case).await
+                    super::run(super::Backend::Sqlite, super::$config(), super::$case).await
                 }
             )*
         }
@@ -30,7 +37,7 @@ macro_rules! on_both {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    super::run(super::Backend::Postgres, super::config(), super::$case).await
+                    super::run(super::Backend::Postgres, super::$config(), super::$case).await
                 }
             )*
         }
@@ -45,7 +52,24 @@ on_both!(
     only_the_sites_admin_manages_webhooks,
     the_secret_is_shown_only_once,
     urls_must_be_http_or_https,
+    a_rotated_secret_signs_the_next_delivery,
+    a_patch_is_checked_in_full_before_anything_changes,
+    only_the_sites_admin_changes_an_endpoint_or_its_secret,
 );
+
+/// Cases that need a second between retries.
+mod slow_retries {
+    use super::*;
+
+    on_both!(slow_retries => pausing_holds_deliveries_and_resuming_sends_them);
+}
+
+/// Cases that need the jobs running often.
+mod quick_sweeps {
+    use super::*;
+
+    on_both!(quick_sweeps => the_jobs_sweep_the_finished_log_and_keep_pending_deliveries);
+}
 
 fn config() -> WebConfig {
     WebConfig {
@@ -53,6 +77,25 @@ fn config() -> WebConfig {
         webhook_retry_delays: vec![Duration::from_millis(20), Duration::from_millis(20)],
         webhook_poll_every: Duration::from_millis(20),
         ..WebConfig::default()
+    }
+}
+
+/// Retries a second apart: time to pause an endpoint between two attempts.
+fn slow_retries() -> WebConfig {
+    WebConfig {
+        webhook_retry_delays: vec![Duration::from_secs(1), Duration::from_secs(1)],
+        ..config()
+    }
+}
+
+/// Jobs (and so the log sweep) every few milliseconds, a log kept for 1 ms and retries
+/// a minute away, so a failing delivery stays pending through the test.
+fn quick_sweeps() -> WebConfig {
+    WebConfig {
+        jobs_every: Duration::from_millis(5),
+        webhook_log_retention: Duration::from_millis(1),
+        webhook_retry_delays: vec![Duration::from_secs(60)],
+        ..config()
     }
 }
 
@@ -188,6 +231,71 @@ async fn register(app: &TestApp, admin: &Account, url: &str, events: &[&str]) ->
         r.body["webhook"]["id"].as_i64().unwrap(),
         r.body["webhook"]["secret"].as_str().unwrap().to_owned(),
     )
+}
+
+/// Whether the request's `Parley-Signature` was made with `secret`.
+fn signed_with(req: &Received, secret: &str) -> bool {
+    let signature = req.header("parley-signature").unwrap();
+    let (t, v1) = signature.split_once(',').unwrap();
+    let t = t.strip_prefix("t=").unwrap();
+    let v1 = v1.strip_prefix("v1=").unwrap();
+    v1 == hmac_hex(secret, &format!("{t}.{}", req.body))
+}
+
+/// PATCHes an endpoint of courier.
+async fn patch(app: &TestApp, token: &str, hook: i64, body: Value) -> crate::common::Reply {
+    app.call(
+        reqwest::Method::PATCH,
+        &format!("/api/v1/sites/courier/webhooks/{hook}"),
+        Some(token),
+        Some(body),
+    )
+    .await
+}
+
+/// The site's endpoints as the admin's list shows them.
+async fn listed(app: &TestApp, admin: &Account) -> Value {
+    let r = app
+        .get("/api/v1/sites/courier/webhooks", Some(&admin.token))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.body["webhooks"].clone()
+}
+
+/// The admin of another site, gazette.
+async fn gazette_admin(app: &TestApp) -> Account {
+    let site = app.store.create_site("gazette", &[], 1).await.unwrap();
+    let hash = parley_web::auth::hash_password("a good password".into())
+        .await
+        .unwrap();
+    app.store
+        .create_user(NewUser {
+            site_id: site.id,
+            email: "ed@gazette.example".into(),
+            display_name: "Ed Editor".into(),
+            password_hash: Some(hash),
+            role: Role::Admin,
+            now: parley_web::now_ms(),
+        })
+        .await
+        .unwrap();
+    let r = app
+        .post(
+            "/api/v1/sessions",
+            None,
+            json!({
+                "email": "ed@gazette.example",
+                "password": "a good password",
+                "session": "token",
+                "site": "gazette",
+            }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    Account {
+        id: r.body["user"]["id"].as_i64().unwrap(),
+        token: r.body["token"].as_str().unwrap().to_owned(),
+    }
 }
 
 async fn set_policy(app: &TestApp, settings: Value) {
@@ -490,4 +598,262 @@ async fn urls_must_be_http_or_https(app: TestApp) {
         .get("/api/v1/sites/courier/webhooks", Some(&admin.token))
         .await;
     assert_eq!(hooks.body["webhooks"], json!([]));
+}
+
+async fn pausing_holds_deliveries_and_resuming_sends_them(app: TestApp) {
+    let admin = app.member("Ada Admin", Role::Admin).await;
+    let receiver = Receiver::start(vec![500]).await;
+    let (hook, _) = register(&app, &admin, &receiver.url, &["comment.published"]).await;
+    let story = app.story(&admin, "paused").await;
+    let sam = app.reader("Sam Reader").await;
+    let first = app.comment(&sam, story, None, "Before the pause.").await;
+    // The first attempt fails; its retry is due in a second. Pause before then.
+    let got = receiver.wait_for(1).await;
+    let r = patch(&app, &admin.token, hook, json!({ "active": false })).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["webhook"]["active"], false);
+    assert_eq!(r.body["webhook"]["id"], hook);
+    assert!(r.body["webhook"].get("secret").is_none(), "{}", r.body);
+    assert_eq!(listed(&app, &admin).await[0]["active"], false);
+    // An event while paused is not queued for it.
+    app.comment(&sam, story, None, "During the pause.").await;
+    tokio::time::sleep(Duration::from_millis(1800)).await;
+    assert_eq!(receiver.received().len(), 1, "nothing sent while paused");
+    let log = app
+        .get(
+            &format!("/api/v1/sites/courier/webhooks/{hook}/deliveries"),
+            Some(&admin.token),
+        )
+        .await
+        .body;
+    assert_eq!(log["deliveries"].as_array().unwrap().len(), 1, "{log}");
+    assert_eq!(log["deliveries"][0]["status"], "pending");
+
+    let r = patch(&app, &admin.token, hook, json!({ "active": true })).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["webhook"]["active"], true);
+    let got_after = receiver.wait_for(2).await;
+    assert_eq!(
+        got_after[1].header("parley-delivery"),
+        got[0].header("parley-delivery"),
+        "the delivery that waited"
+    );
+    assert_eq!(got_after[1].json()["data"]["comment"]["id"], first);
+    // And new events are delivered again.
+    let third = app.comment(&sam, story, None, "After the pause.").await;
+    let got = receiver.wait_for(3).await;
+    assert_eq!(got[2].json()["data"]["comment"]["id"], third);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(receiver.received().len(), 3);
+}
+
+async fn a_rotated_secret_signs_the_next_delivery(app: TestApp) {
+    let admin = app.member("Ada Admin", Role::Admin).await;
+    let receiver = Receiver::start(vec![]).await;
+    let (hook, old) = register(&app, &admin, &receiver.url, &["comment.published"]).await;
+    let story = app.story(&admin, "rotated").await;
+    let sam = app.reader("Sam Reader").await;
+    app.comment(&sam, story, None, "Signed with the first secret.")
+        .await;
+    let got = receiver.wait_for(1).await;
+    assert!(signed_with(&got[0], &old));
+
+    let r = app
+        .post(
+            &format!("/api/v1/sites/courier/webhooks/{hook}/secret"),
+            Some(&admin.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let new = r.body["webhook"]["secret"].as_str().unwrap().to_owned();
+    assert!(new.starts_with("whsec_") && new.len() >= 32, "{new}");
+    assert_ne!(new, old);
+    assert_eq!(r.body["webhook"]["id"], hook);
+    assert_eq!(r.body["webhook"]["url"], receiver.url);
+    assert_eq!(r.body["webhook"]["active"], true);
+    // Shown this once.
+    let list = listed(&app, &admin).await;
+    assert!(!list.to_string().contains(&new), "{list}");
+    assert!(!list.to_string().contains("secret"), "{list}");
+
+    app.comment(&sam, story, None, "Signed with the second secret.")
+        .await;
+    let got = receiver.wait_for(2).await;
+    assert!(signed_with(&got[1], &new), "signed with the new secret");
+    assert!(!signed_with(&got[1], &old), "not with the old one");
+
+    let r = app
+        .post(
+            &format!("/api/v1/sites/courier/webhooks/{}/secret", hook + 100),
+            Some(&admin.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+}
+
+async fn a_patch_is_checked_in_full_before_anything_changes(app: TestApp) {
+    let admin = app.member("Ada Admin", Role::Admin).await;
+    let (hook, _) = register(&app, &admin, "http://127.0.0.1:9/a", &["story.closed"]).await;
+    let before = listed(&app, &admin).await;
+    let good_url = "https://receiver.example/b";
+    for (body, field) in [
+        (json!({ "url": "ftp://example.org/hook" }), Some("url")),
+        (json!({ "url": "not a url" }), Some("url")),
+        (json!({ "events": ["comment.liked"] }), Some("events")),
+        (json!({ "events": [] }), Some("events")),
+        // A good field with a bad one: the good one is not applied either.
+        (
+            json!({ "url": good_url, "events": ["nope"], "active": false }),
+            Some("events"),
+        ),
+        (
+            json!({ "url": "ftp://x", "events": ["comment.held"], "active": false }),
+            Some("url"),
+        ),
+        (json!({ "secret": "mine" }), None),
+        (json!({ "site_id": 2 }), None),
+        (json!({ "active": "no" }), None),
+        (json!({ "events": "story.closed" }), None),
+    ] {
+        let r = patch(&app, &admin.token, hook, body.clone()).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.body
+        );
+        assert_eq!(r.code(), "invalid", "{body}: {}", r.body);
+        if let Some(field) = field {
+            assert_eq!(r.body["error"]["field"], field, "{body}: {}", r.body);
+        }
+        assert_eq!(listed(&app, &admin).await, before, "{body} changed nothing");
+    }
+    let r = patch(&app, &admin.token, hook + 100, json!({ "active": false })).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+
+    // Good input: only what is named changes; events keep their order, repeats dropped.
+    let r = patch(
+        &app,
+        &admin.token,
+        hook,
+        json!({ "url": good_url, "events": ["comment.held", "story.closed", "comment.held"] }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let view = &r.body["webhook"];
+    assert_eq!(view["url"], good_url);
+    assert_eq!(view["events"], json!(["comment.held", "story.closed"]));
+    assert_eq!(view["active"], true);
+    assert_eq!(view["created_at"], before[0]["created_at"]);
+    assert_eq!(listed(&app, &admin).await, json!([view]));
+    // An empty patch changes nothing and answers the endpoint.
+    let r = patch(&app, &admin.token, hook, json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(&r.body["webhook"], view);
+}
+
+async fn only_the_sites_admin_changes_an_endpoint_or_its_secret(app: TestApp) {
+    let admin = app.member("Ada Admin", Role::Admin).await;
+    let moderator = app.member("Mo Moderator", Role::Moderator).await;
+    let staff = app.member("Sal Staff", Role::Staff).await;
+    let sam = app.reader("Sam Reader").await;
+    let other = gazette_admin(&app).await;
+    let receiver = Receiver::start(vec![]).await;
+    let (hook, secret) = register(&app, &admin, &receiver.url, &["comment.published"]).await;
+    let before = listed(&app, &admin).await;
+    let change = json!({ "active": false, "url": "http://127.0.0.1:9/stolen" });
+    let rotate = format!("/api/v1/sites/courier/webhooks/{hook}/secret");
+
+    let r = app
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/sites/courier/webhooks/{hook}"),
+            None,
+            Some(change.clone()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = app.post(&rotate, None, json!({})).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    for who in [&moderator, &staff, &sam] {
+        let r = patch(&app, &who.token, hook, change.clone()).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+        let r = app.post(&rotate, Some(&who.token), json!({})).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+        assert!(!r.body.to_string().contains("whsec_"), "{}", r.body);
+    }
+    // Another site's admin: courier is not their site, and their own site has no such
+    // endpoint.
+    let r = patch(&app, &other.token, hook, change.clone()).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    let r = app.post(&rotate, Some(&other.token), json!({})).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    let r = app
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/sites/gazette/webhooks/{hook}"),
+            Some(&other.token),
+            Some(change.clone()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    let r = app
+        .post(
+            &format!("/api/v1/sites/gazette/webhooks/{hook}/secret"),
+            Some(&other.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    assert!(!r.body.to_string().contains("whsec_"), "{}", r.body);
+
+    // Nothing changed: same endpoint, still active, still signing with its secret.
+    assert_eq!(listed(&app, &admin).await, before);
+    let story = app.story(&admin, "untouched").await;
+    app.comment(&sam, story, None, "Still here.").await;
+    let got = receiver.wait_for(1).await;
+    assert!(signed_with(&got[0], &secret), "the secret was not rotated");
+}
+
+async fn the_jobs_sweep_the_finished_log_and_keep_pending_deliveries(app: TestApp) {
+    let admin = app.member("Ada Admin", Role::Admin).await;
+    let good = Receiver::start(vec![]).await;
+    let failing = Receiver::start(vec![500]).await;
+    let (delivered, _) = register(&app, &admin, &good.url, &["comment.published"]).await;
+    let (waiting, _) = register(&app, &admin, &failing.url, &["comment.published"]).await;
+    let story = app.story(&admin, "swept").await;
+    let sam = app.reader("Sam Reader").await;
+    app.comment(&sam, story, None, "Soon forgotten.").await;
+    good.wait_for(1).await;
+    failing.wait_for(1).await;
+    let log = |hook: i64| {
+        let app = &app;
+        let token = admin.token.clone();
+        async move {
+            let r = app
+                .get(
+                    &format!("/api/v1/sites/courier/webhooks/{hook}/deliveries"),
+                    Some(&token),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            r.body["deliveries"].as_array().unwrap().clone()
+        }
+    };
+    // Sweeps come every 60 job rounds (here a few hundred milliseconds).
+    let mut swept = false;
+    for _ in 0..400 {
+        if log(delivered).await.is_empty() {
+            swept = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(swept, "the delivered delivery was never swept");
+    let pending = log(waiting).await;
+    assert_eq!(pending.len(), 1, "pending stays: {pending:?}");
+    assert_eq!(pending[0]["status"], "pending");
+    assert_eq!(pending[0]["attempts"], 1);
 }
