@@ -382,12 +382,7 @@ pub(crate) async fn account_page_with(
             (kind.as_str(), label, prefs.get(kind).as_str())
         })
         .collect();
-    let from_newsroom = state
-        .store
-        .sso()
-        .sso_external_id(user.id)
-        .await?
-        .is_some();
+    let from_newsroom = state.store.sso().sso_external_id(user.id).await?.is_some();
     let fate_sentence = match fate {
         OnAccountDelete::Tombstone => {
             "Your comments are replaced by a note that a comment was deleted, without your name or words, so the replies of others keep their place."
