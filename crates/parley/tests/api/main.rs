@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod account_data;
+mod account_mail;
 mod accounts;
 mod assets;
 mod bad_input;
