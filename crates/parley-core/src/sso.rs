@@ -169,28 +169,55 @@ pub fn check_claims(raw: &RawClaims, site: &str, now: i64) -> Result<SsoClaims, 
             message: "one of reader, staff, moderator, admin".into(),
         })?),
     };
-    let badges = raw.badges.clone().unwrap_or_default();
-    if badges.len() > MAX_BADGES
-        || badges
-            .iter()
-            .any(|b| b.trim().is_empty() || b.chars().count() > MAX_BADGE_CHARS)
-    {
-        return Err(SsoRefusal::Invalid {
-            claim: "badges",
-            message: format!(
-                "at most {MAX_BADGES} badges of 1 to {MAX_BADGE_CHARS} characters each"
-            ),
-        });
-    }
+    let badges = check_badges(raw.badges.as_deref().unwrap_or_default())?;
     Ok(SsoClaims {
         external_id,
         email,
         display_name,
         role,
-        badges: badges.into_iter().map(|b| b.trim().to_owned()).collect(),
+        badges,
         token_id,
         expires_at: exp,
     })
+}
+
+/// Characters a badge may not hold: control characters, and the invisible direction
+/// marks and overrides that could make a label next to a name read differently.
+fn unfit_in_badge(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}'
+        )
+}
+
+/// The badges as they will be shown: each trimmed, 1 to [`MAX_BADGE_CHARS`] characters
+/// without control or direction characters, at most [`MAX_BADGES`], repeats dropped
+/// (first one kept). Anything else refuses the token: a newsroom sending bad labels
+/// should hear of it rather than see them cut.
+pub fn check_badges(raw: &[String]) -> Result<Vec<String>, SsoRefusal> {
+    let invalid = || SsoRefusal::Invalid {
+        claim: "badges",
+        message: format!(
+            "at most {MAX_BADGES} badges of 1 to {MAX_BADGE_CHARS} characters each, \
+             without control characters"
+        ),
+    };
+    if raw.len() > MAX_BADGES {
+        return Err(invalid());
+    }
+    let mut badges: Vec<String> = Vec::with_capacity(raw.len());
+    for badge in raw {
+        let badge = badge.trim();
+        let chars = badge.chars().count();
+        if chars == 0 || chars > MAX_BADGE_CHARS || badge.chars().any(unfit_in_badge) {
+            return Err(invalid());
+        }
+        if !badges.iter().any(|b| b == badge) {
+            badges.push(badge.to_owned());
+        }
+    }
+    Ok(badges)
 }
 
 /// The role a token's claim grants: none unless the site allows role claims, and never
@@ -327,6 +354,35 @@ mod tests {
                 other => panic!("{claim}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn badges_are_trimmed_bounded_and_free_of_control_characters() {
+        let owned = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            check_badges(&owned(&["  Subscriber ", "Columnist", "Subscriber"])).unwrap(),
+            owned(&["Subscriber", "Columnist"])
+        );
+        // The limit counts the shown text, not the padding around it.
+        let longest = "b".repeat(MAX_BADGE_CHARS);
+        assert!(check_badges(&[format!("  {longest}  ")]).is_ok());
+        assert!(check_badges(&[format!("{longest}b")]).is_err());
+        assert!(check_badges(&vec!["x".to_owned(); MAX_BADGES]).is_ok());
+        assert!(check_badges(&vec!["x".to_owned(); MAX_BADGES + 1]).is_err());
+        for bad in [
+            "",
+            "   ",
+            "Sub\nscriber",
+            "\u{202E}rebircsbuS",
+            "a\u{200B}b",
+        ] {
+            assert!(check_badges(&[bad.to_owned()]).is_err(), "{bad:?}");
+        }
+        // Markup is just text here; the pages escape it.
+        assert_eq!(
+            check_badges(&owned(&["<b>Gold</b>"])).unwrap(),
+            owned(&["<b>Gold</b>"])
+        );
     }
 
     #[test]

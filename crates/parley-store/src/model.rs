@@ -92,6 +92,9 @@ pub struct Comment {
     pub author_id: Option<i64>,
     pub author_name: Option<String>,
     pub author_role: Option<Role>,
+    /// The newsroom's labels for the author from single sign-on (`sso_links.badges`);
+    /// empty for tombstones and for accounts not linked to a newsroom.
+    pub author_badges: Vec<String>,
     pub parent_id: Option<i64>,
     /// Display name of the parent's author, for "Reply to NAME".
     pub parent_author_name: Option<String>,

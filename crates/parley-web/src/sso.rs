@@ -7,9 +7,11 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use parley_core::Role;
-use parley_core::sso::{RawClaims, SsoClaims, SsoRefusal, check_claims, granted_role};
-use parley_store::sso::SsoLogin;
-use parley_store::{Site, StoreError, User};
+use parley_core::sso::{
+    ROLE_CEILING, RawClaims, SsoClaims, SsoRefusal, check_claims, granted_role,
+};
+use parley_store::sso::{SsoLogin, SsoSignedIn};
+use parley_store::{Site, Store, StoreError, User};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
@@ -63,6 +65,96 @@ impl SsoSettings {
             "local_accounts": self.local_accounts,
         })
     }
+}
+
+/// A change to a site's SSO settings, from the admin API (`PUT /api/v1/sites/{name}/sso`)
+/// or `parley site sso`: fields left out keep their value; `secret: Some(None)` (JSON
+/// `null`) turns single sign-on off.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsoChange {
+    #[serde(default, deserialize_with = "present")]
+    pub secret: Option<Option<String>>,
+    pub allow_roles: Option<bool>,
+    pub max_role: Option<Role>,
+    pub local_accounts: Option<bool>,
+}
+
+/// Tells a field sent as `null` (Some(None)) from one left out (None).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+impl SsoSettings {
+    /// These settings with `change` applied, or the first rule it breaks (nothing is
+    /// changed then). The one place the rules live.
+    pub fn apply(&self, change: SsoChange) -> ApiResult<SsoSettings> {
+        let mut next = self.clone();
+        if let Some(secret) = change.secret {
+            if let Some(s) = &secret
+                && s.len() < MIN_SECRET_BYTES
+            {
+                return Err(ApiError::invalid(
+                    "secret",
+                    format!("the secret must be at least {MIN_SECRET_BYTES} bytes"),
+                ));
+            }
+            next.secret = secret;
+        }
+        if let Some(allow) = change.allow_roles {
+            next.allow_roles = allow;
+        }
+        if let Some(max) = change.max_role {
+            if max > ROLE_CEILING {
+                return Err(ApiError::invalid(
+                    "max_role",
+                    format!(
+                        "tokens can grant at most the {} role",
+                        ROLE_CEILING.as_str()
+                    ),
+                ));
+            }
+            next.max_role = max;
+        }
+        if let Some(local) = change.local_accounts {
+            next.local_accounts = local;
+        }
+        if !next.local_accounts && next.secret.is_none() {
+            return Err(ApiError::invalid(
+                "local_accounts",
+                "set an SSO secret before switching local accounts off",
+            ));
+        }
+        Ok(next)
+    }
+}
+
+/// Applies `change` to the site's SSO settings and saves them with the rest of its
+/// settings untouched; returns the new settings.
+pub async fn update_site_sso(
+    store: &dyn Store,
+    site_id: i64,
+    change: SsoChange,
+) -> ApiResult<SsoSettings> {
+    let text = store
+        .site_settings(site_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("site"))?;
+    let mut value = match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(v) if v.is_object() => v,
+        _ => serde_json::json!({}),
+    };
+    let settings = SsoSettings::from_settings(&value).apply(change)?;
+    value["sso"] =
+        serde_json::to_value(&settings).map_err(|e| ApiError::Internal(e.to_string()))?;
+    store.set_site_settings(site_id, value.to_string()).await?;
+    Ok(settings)
+}
+
+/// A new random secret: 32 bytes from the system's generator, as 64 hex digits.
+pub fn generate_secret() -> String {
+    let bytes: [u8; 32] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub async fn site_sso(state: &AppState, site_id: i64) -> ApiResult<SsoSettings> {
@@ -177,7 +269,15 @@ pub async fn sign_in(state: &AppState, site: &Site, token: &str) -> ApiResult<Us
         now: now_ms,
     };
     match state.store.sso().sso_sign_in(login).await {
-        Ok(user) => {
+        Ok(SsoSignedIn {
+            user,
+            changed_stories,
+        }) => {
+            // The reader's name or badges changed: their comments' pages are stale here
+            // (other nodes see the new story versions).
+            for story in changed_stories {
+                state.cache.invalidate(story);
+            }
             // The newsroom vouches for its readers' addresses: they get notifications
             // without a confirmation mail from us.
             state

@@ -64,6 +64,8 @@ pub struct CommentView {
     pub root_id: i64,
     pub depth: i64,
     pub author: Option<AuthorView>,
+    /// The newsroom's labels for the author (single sign-on); empty on tombstones.
+    pub author_badges: Vec<String>,
     pub in_reply_to: Option<InReplyTo>,
     pub status: CommentStatus,
     pub deleted: bool,
@@ -98,6 +100,11 @@ impl From<&Comment> for CommentView {
             parent_id: c.parent_id,
             root_id: c.root_id,
             depth: c.depth,
+            author_badges: if author.is_some() {
+                c.author_badges.clone()
+            } else {
+                Vec::new()
+            },
             author,
             in_reply_to: c.parent_id.map(|id| InReplyTo {
                 id,

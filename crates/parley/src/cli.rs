@@ -225,6 +225,8 @@ enum SiteCommand {
     },
     /// List sites.
     List,
+    /// Set a site's single sign-on (a newsroom's own accounts; see docs/INTEGRATION.md).
+    Sso(crate::sso_cmd::SsoArgs),
 }
 
 fn load_file(path: Option<&PathBuf>) -> Result<FileSettings> {
@@ -277,6 +279,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Export(args) => crate::backup_cmd::export(&database, args).await,
         Command::Import(command) => {
             crate::import_cmd::run(command, &database, file.max_depth).await
+        }
+        Command::Site(SiteCommand::Sso(args)) => {
+            let store = open(&database).await?;
+            crate::sso_cmd::run(args, store.as_ref()).await
         }
         Command::Site(SiteCommand::List) => {
             let store = open(&database).await?;

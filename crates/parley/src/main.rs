@@ -5,6 +5,7 @@ mod cli;
 mod demo;
 mod doctor;
 mod import_cmd;
+mod sso_cmd;
 mod story_cmd;
 
 use std::process::ExitCode;

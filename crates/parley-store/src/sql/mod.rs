@@ -82,12 +82,16 @@ pub struct SqlStore<DB: Backend> {
     known_migrations: Vec<i64>,
 }
 
+/// The author's newsroom badges come from `sso_links` by its unique `user_id`: one index
+/// probe per comment row.
 const COMMENT_SELECT: &str = "SELECT c.id, c.story_id, c.author_id, u.display_name AS author_name, \
-     u.role AS author_role, c.parent_id, pu.display_name AS parent_author_name, \
+     u.role AS author_role, sl.badges AS author_badges, c.parent_id, \
+     pu.display_name AS parent_author_name, \
      p.status AS parent_status, c.root_id, c.depth, c.path, c.reply_count, c.reaction_count, \
      c.status, c.featured, c.body_src, c.body_html, c.created_at, c.edited_at \
      FROM comments c \
      LEFT JOIN users u ON u.id = c.author_id \
+     LEFT JOIN sso_links sl ON sl.user_id = c.author_id \
      LEFT JOIN comments p ON p.id = c.parent_id \
      LEFT JOIN users pu ON pu.id = p.author_id";
 
@@ -95,7 +99,8 @@ const COMMENT_SELECT: &str = "SELECT c.id, c.story_id, c.author_id, u.display_na
 /// placeholder (rejected, or held again after an edit, with visible replies) comes out
 /// as a tombstone, without its text or author.
 const PUBLIC_COMMENT_SELECT: &str = "SELECT c.id, c.story_id, c.author_id, u.display_name AS author_name, \
-     u.role AS author_role, c.parent_id, pu.display_name AS parent_author_name, \
+     u.role AS author_role, sl.badges AS author_badges, c.parent_id, \
+     pu.display_name AS parent_author_name, \
      CASE WHEN p.status IN ('pending', 'rejected') THEN 'deleted' ELSE p.status END AS parent_status, \
      c.root_id, c.depth, c.path, c.reply_count, c.reaction_count, \
      CASE WHEN c.status = 'published' THEN c.status ELSE 'deleted' END AS status, c.featured, \
@@ -104,6 +109,7 @@ const PUBLIC_COMMENT_SELECT: &str = "SELECT c.id, c.story_id, c.author_id, u.dis
      c.created_at, c.edited_at \
      FROM comments c \
      LEFT JOIN users u ON u.id = c.author_id \
+     LEFT JOIN sso_links sl ON sl.user_id = c.author_id \
      LEFT JOIN comments p ON p.id = c.parent_id \
      LEFT JOIN users pu ON pu.id = p.author_id";
 

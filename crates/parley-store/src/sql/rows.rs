@@ -114,6 +114,8 @@ pub struct CommentRow {
     pub author_id: Option<i64>,
     pub author_name: Option<String>,
     pub author_role: Option<String>,
+    /// `sso_links.badges` (JSON text) when the author signed in through a newsroom.
+    pub author_badges: Option<String>,
     pub parent_id: Option<i64>,
     pub parent_author_name: Option<String>,
     pub parent_status: Option<String>,
@@ -145,6 +147,11 @@ impl From<CommentRow> for Comment {
             } else {
                 r.author_role.as_deref().and_then(Role::parse)
             },
+            author_badges: if tombstone {
+                Vec::new()
+            } else {
+                badges_from_json(r.author_badges.as_deref())
+            },
             parent_id: r.parent_id,
             parent_author_name: if parent_gone {
                 None
@@ -168,6 +175,14 @@ impl From<CommentRow> for Comment {
             edited_at: r.edited_at,
         }
     }
+}
+
+/// Badges as stored with a newsroom link. They were checked when the token came in; a
+/// restored or hand-edited row that no longer parses or passes those checks shows none.
+fn badges_from_json(text: Option<&str>) -> Vec<String> {
+    text.and_then(|t| serde_json::from_str::<Vec<String>>(t).ok())
+        .and_then(|raw| parley_core::sso::check_badges(&raw).ok())
+        .unwrap_or_default()
 }
 
 /// What a write needs to know about an existing comment.

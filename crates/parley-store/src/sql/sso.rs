@@ -28,12 +28,23 @@ pub struct SsoLogin {
     pub now: i64,
 }
 
+/// A reader signed in by a token.
+#[derive(Debug, Clone)]
+pub struct SsoSignedIn {
+    pub user: User,
+    /// Stories with the reader's published comments, whose version was bumped because
+    /// the token changed what those comments show (display name or badges): cached
+    /// pages of them are stale.
+    pub changed_stories: Vec<i64>,
+}
+
 #[async_trait]
 pub trait SsoStore: Send + Sync {
     /// Spends the token id (Refused `sso_replayed` if it was used already), then signs
-    /// the linked account in, updating its email and name, or links the account with the
-    /// token's email, or creates one. A display name another reader holds gets a number.
-    async fn sso_sign_in(&self, login: SsoLogin) -> StoreResult<User>;
+    /// the linked account in, updating its email, name and badges, or links the account
+    /// with the token's email, or creates one. A display name another reader holds gets
+    /// a number.
+    async fn sso_sign_in(&self, login: SsoLogin) -> StoreResult<SsoSignedIn>;
     /// The newsroom's id linked to this account, if any.
     async fn sso_external_id(&self, user_id: i64) -> StoreResult<Option<String>>;
     /// Forgets used token ids that expired before `now`; returns how many.
@@ -97,7 +108,10 @@ where
         ))
     }
 
-    async fn tx_sso_sign_in(conn: &mut DB::Connection, login: SsoLogin) -> StoreResult<User> {
+    async fn tx_sso_sign_in(
+        conn: &mut DB::Connection,
+        login: SsoLogin,
+    ) -> StoreResult<SsoSignedIn> {
         let spent = sqlx::query_as::<DB, (String,)>(
             "INSERT INTO sso_used_tokens (site_id, jti, expires_at) VALUES ($1, $2, $3) \
              ON CONFLICT DO NOTHING RETURNING jti",
@@ -133,8 +147,9 @@ where
         .execute(&mut *conn)
         .await?;
 
-        let existing = match linked {
-            Some((id,)) => Some(id),
+        // Whether the account found is linked already (else the link is made below).
+        let (existing, is_linked) = match linked {
+            Some((id,)) => (Some(id), true),
             None => {
                 // An account with the token's email that no other newsroom id holds:
                 // the newsroom vouches for its readers' addresses on its own site.
@@ -147,20 +162,7 @@ where
                 .bind(login.email.clone())
                 .fetch_optional(&mut *conn)
                 .await?;
-                if let Some((id,)) = by_email {
-                    sqlx::query::<DB>(
-                        "INSERT INTO sso_links (site_id, external_id, user_id, badges, created_at) \
-                         VALUES ($1, $2, $3, $4, $5)",
-                    )
-                    .bind(login.site_id)
-                    .bind(login.external_id.clone())
-                    .bind(id)
-                    .bind(badges.clone())
-                    .bind(login.now)
-                    .execute(&mut *conn)
-                    .await?;
-                }
-                by_email.map(|(id,)| id)
+                (by_email.map(|(id,)| id), false)
             }
         };
 
@@ -190,7 +192,10 @@ where
             .bind(login.now)
             .execute(&mut *conn)
             .await?;
-            return Ok(user);
+            return Ok(SsoSignedIn {
+                user,
+                changed_stories: Vec::new(),
+            });
         };
 
         let email_clash = sqlx::query_as::<DB, (i64,)>(
@@ -210,6 +215,22 @@ where
         }
         let name = Self::free_display_name(&mut *conn, login.site_id, &login.display_name, user_id)
             .await?;
+        // What the reader's comments showed before this token.
+        let (old_name,) =
+            sqlx::query_as::<DB, (String,)>("SELECT display_name FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_one(&mut *conn)
+                .await?;
+        let old_badges = if is_linked {
+            sqlx::query_as::<DB, (String,)>("SELECT badges FROM sso_links WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .and_then(|(b,)| serde_json::from_str::<Vec<String>>(&b).ok())
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         let sql = format!(
             "UPDATE users SET email = $2, display_name = $3, name_key = $4, \
              role = COALESCE($5, role) WHERE id = $1 RETURNING {USER_COLUMNS}"
@@ -222,12 +243,48 @@ where
             .bind(login.role.map(|r| r.as_str().to_owned()))
             .fetch_one(&mut *conn)
             .await?;
-        sqlx::query::<DB>("UPDATE sso_links SET badges = $2 WHERE user_id = $1")
+        if is_linked {
+            sqlx::query::<DB>("UPDATE sso_links SET badges = $2 WHERE user_id = $1")
+                .bind(user_id)
+                .bind(badges)
+                .execute(&mut *conn)
+                .await?;
+        } else {
+            sqlx::query::<DB>(
+                "INSERT INTO sso_links (site_id, external_id, user_id, badges, created_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(login.site_id)
+            .bind(login.external_id.clone())
             .bind(user_id)
             .bind(badges)
+            .bind(login.now)
             .execute(&mut *conn)
             .await?;
-        Ok(row.into_user().0)
+        }
+        // Pages showing the reader's comments change with their name or badges: a new
+        // version keeps caches and ETags from serving the old ones. Rare (only when the
+        // newsroom changes them), and found through the comments' author index.
+        let changed_stories = if old_name != name || old_badges != login.badges {
+            sqlx::query_as::<DB, (i64,)>(
+                "UPDATE stories SET version = version + 1, updated_at = $2 WHERE id IN \
+                 (SELECT story_id FROM comments WHERE author_id = $1 AND status = 'published') \
+                 RETURNING id",
+            )
+            .bind(user_id)
+            .bind(login.now)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|(id,)| id)
+            .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(SsoSignedIn {
+            user: row.into_user().0,
+            changed_stories,
+        })
     }
 }
 
@@ -257,7 +314,7 @@ where
     for<'r> (i64,): FromRow<'r, DB::Row>,
     for<'r> (String,): FromRow<'r, DB::Row>,
 {
-    async fn sso_sign_in(&self, login: SsoLogin) -> StoreResult<User> {
+    async fn sso_sign_in(&self, login: SsoLogin) -> StoreResult<SsoSignedIn> {
         self.write(move |conn| Box::pin(Self::tx_sso_sign_in(conn, login)))
             .await
     }

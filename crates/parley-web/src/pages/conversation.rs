@@ -22,6 +22,8 @@ pub struct Card<'a> {
     pub created_iso: String,
     pub created_human: String,
     pub staff: bool,
+    /// The newsroom's labels for the author (single sign-on); none on tombstones.
+    pub badges: &'a [String],
     /// "Reply to NAME" (replies only).
     pub reply_to: Option<&'a str>,
     pub deleted: bool,
@@ -124,6 +126,7 @@ impl<'a> Ctx<'a> {
             created_iso: timestamp(c.created_at),
             created_human: long_date_time(c.created_at),
             staff,
+            badges: if deleted { &[] } else { &c.author_badges },
             reply_to,
             deleted,
             pending,

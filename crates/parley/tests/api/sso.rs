@@ -2,7 +2,9 @@
 //! in and later ones update the same reader; expired, future-dated, replayed, wrongly
 //! signed, other-site and incomplete tokens are refused with their codes; role claims
 //! apply only when the site allows them and never above its maximum; a site without
-//! local accounts refuses password registration and sign-in; the secret never comes out.
+//! local accounts refuses password registration and sign-in; the secret never comes out;
+//! the token's badges show next to the reader's name on the page and in the JSON, as
+//! text, follow later tokens and leave with a deleted comment.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -22,6 +24,8 @@ on_both_backends!(
     role_claims_apply_only_when_allowed_and_never_above_the_maximum,
     switching_local_accounts_off_refuses_passwords_for_readers,
     only_admins_set_sso_and_the_secret_never_comes_back,
+    badges_show_next_to_the_author_and_follow_the_newsroom,
+    badges_out_of_bounds_refuse_the_token,
 );
 
 const SECRET: &str = "a-newsroom-secret-of-at-least-32-bytes!";
@@ -364,4 +368,174 @@ async fn only_admins_set_sso_and_the_secret_never_comes_back(app: TestApp) {
     assert_eq!(r.body["sso"]["enabled"], false, "{}", r.body);
     let r = exchange(&app, &sign(SECRET, &claims("u5", "s2"))).await;
     assert_eq!(r.code(), "sso_off");
+}
+
+/// A reader signed in by a token carrying `badges`.
+async fn badged(app: &TestApp, sub: &str, jti: &str, badges: Value) -> crate::common::Account {
+    let mut c = claims(sub, jti);
+    c["badges"] = badges;
+    let r = exchange(app, &sign(SECRET, &c)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    crate::common::Account {
+        id: r.body["user"]["id"].as_i64().unwrap(),
+        token: r.body["token"].as_str().unwrap().to_owned(),
+    }
+}
+
+async fn html(app: &TestApp, path: &str) -> String {
+    let r = app.get(path, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    r.body.as_str().unwrap().to_owned()
+}
+
+async fn badges_show_next_to_the_author_and_follow_the_newsroom(app: TestApp) {
+    enable(&app, json!({"secret": SECRET})).await;
+    let staff = app.member("Sam Staff", Role::Staff).await;
+    let story = app.story(&staff, "badged").await;
+    let ann = badged(
+        &app,
+        "u7",
+        "b1",
+        json!([" Subscriber ", "Columnist", "<img src=x onerror=alert(1)>"]),
+    )
+    .await;
+    let pat = app.reader("Pat Plain").await;
+    let top = app.comment(&ann, story, None, "From a subscriber").await;
+    let reply = app.comment(&pat, story, Some(top), "From a reader").await;
+
+    // The page: a named list after the name, each label escaped; none for Pat.
+    let page = html(&app, "/stories/badged").await;
+    assert!(
+        page.contains(
+            "<span class=\"comment-author\">Reader u7</span> <ul class=\"author-badges\" \
+             role=\"list\" aria-label=\"Badges\"><li class=\"author-badge\">Subscriber</li>\
+             <li class=\"author-badge\">Columnist</li>\
+             <li class=\"author-badge\">&#60;img src=x onerror=alert(1)&#62;</li></ul>"
+        ),
+        "{page}"
+    );
+    assert!(!page.contains("<img src=x"), "markup in a badge is text");
+    assert_eq!(page.matches("class=\"author-badges\"").count(), 1, "{page}");
+    let fragment = html(&app, &format!("/comments/{top}/fragment")).await;
+    assert!(
+        fragment.contains("<li class=\"author-badge\">Columnist</li>"),
+        "{fragment}"
+    );
+    let reply_page = html(&app, &format!("/comments/{top}/reply")).await;
+    assert!(
+        reply_page.contains("<li class=\"author-badge\">Subscriber</li>"),
+        "the quoted comment shows them too: {reply_page}"
+    );
+
+    // The JSON: `author_badges` on every comment.
+    let path = format!("/api/v1/stories/{story}/comments");
+    let r = app.get(&path, None).await;
+    let c = &r.body["comments"][0];
+    assert_eq!(
+        c["author_badges"],
+        json!(["Subscriber", "Columnist", "<img src=x onerror=alert(1)>"])
+    );
+    assert_eq!(c["replies"][0]["id"], reply);
+    assert_eq!(c["replies"][0]["author_badges"], json!([]));
+    let one = app.get(&format!("/api/v1/comments/{top}"), None).await;
+    assert_eq!(
+        one.body["comment"]["author_badges"][1], "Columnist",
+        "{}",
+        one.body
+    );
+    let etag = r.headers["etag"].to_str().unwrap().to_owned();
+
+    // A later token's badges replace them, at once, and old copies are not revalidated.
+    badged(&app, "u7", "b2", json!(["Member"])).await;
+    let page = html(&app, "/stories/badged").await;
+    assert!(
+        page.contains("<li class=\"author-badge\">Member</li>"),
+        "{page}"
+    );
+    assert!(!page.contains("Subscriber"), "{page}");
+    let r = app
+        .send(app.http.get(app.url(&path)).header("if-none-match", &etag))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "a new version, not 304");
+    assert_eq!(r.body["comments"][0]["author_badges"], json!(["Member"]));
+    // A token without badges clears them.
+    badged(&app, "u7", "b3", json!([])).await;
+    let r = app.get(&path, None).await;
+    assert_eq!(r.body["comments"][0]["author_badges"], json!([]));
+    assert!(
+        !html(&app, "/stories/badged")
+            .await
+            .contains("author-badges")
+    );
+    badged(&app, "u7", "b4", json!(["Member"])).await;
+
+    // Deleted: the tombstone (kept for Pat's reply) shows no author and no badges.
+    let r = app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/comments/{top}"),
+            Some(&ann.token),
+            None,
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let r = app.get(&path, None).await;
+    let c = &r.body["comments"][0];
+    assert_eq!((c["id"].as_i64(), &c["deleted"]), (Some(top), &json!(true)));
+    assert_eq!(c["author_badges"], json!([]));
+    assert!(c["author"].is_null());
+    let page = html(&app, "/stories/badged").await;
+    assert!(page.contains("comment-deleted"), "{page}");
+    assert!(!page.contains("author-badge"), "{page}");
+    assert!(!page.contains("Member"), "{page}");
+}
+
+async fn badges_out_of_bounds_refuse_the_token(app: TestApp) {
+    enable(&app, json!({"secret": SECRET})).await;
+    let eleven: Vec<String> = (0..11).map(|i| format!("Badge {i}")).collect();
+    for (n, badges) in [
+        json!(eleven),
+        json!(["x".repeat(41)]),
+        json!(["  "]),
+        json!(["Sub\u{0007}scriber"]),
+        json!(["\u{202E}rebircsbuS"]),
+        json!("Subscriber"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut c = claims("u8", &format!("bad-{n}"));
+        c["badges"] = badges.clone();
+        let r = exchange(&app, &sign(SECRET, &c)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{badges}: {}", r.body);
+        assert!(
+            r.code() == "sso_invalid_claim" || r.code() == "sso_malformed",
+            "{badges}: {}",
+            r.body
+        );
+        if r.code() == "sso_invalid_claim" {
+            assert!(
+                r.body["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("badges"),
+                "{}",
+                r.body
+            );
+        }
+    }
+    // Exactly at the limits is fine; repeats are shown once.
+    let ten: Vec<String> = (0..10).map(|i| format!("{i:0>40}")).collect();
+    let mut c = claims("u8", "ok-1");
+    c["badges"] = json!(ten);
+    assert_eq!(
+        exchange(&app, &sign(SECRET, &c)).await.status,
+        StatusCode::OK
+    );
+    let reader = badged(&app, "u8", "ok-2", json!(["Gold", "Gold "])).await;
+    let staff = app.member("Sam Staff", Role::Staff).await;
+    let story = app.story(&staff, "limits").await;
+    let id = app.comment(&reader, story, None, "Hello").await;
+    let one = app.get(&format!("/api/v1/comments/{id}"), None).await;
+    assert_eq!(one.body["comment"]["author_badges"], json!(["Gold"]));
 }
