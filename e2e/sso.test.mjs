@@ -1,12 +1,13 @@
 // Single sign-on in the embed: a newsroom page passes a token signed by its server in
 // `data-sso-token`; the reader is signed in inside the iframe (no cookie, no popup) and
-// can comment under the name the token carries. Parley answers on another site than the
-// page, as in the embed test, so only the token can sign the reader in.
+// can comment under the name and with the badges the token carries. Parley answers on
+// another site than the page, as in the embed test, so only the token can sign the
+// reader in.
 
 import assert from 'node:assert/strict';
 import { createHmac, randomUUID } from 'node:crypto';
 import { describe, test, before, after } from 'node:test';
-import { TIMEOUT, useEnv, newContext, diagnose, api, apiToken, unique } from './harness.mjs';
+import { TIMEOUT, AXE_PATH, useEnv, newContext, diagnose, api, apiToken, unique } from './harness.mjs';
 
 const SITE = 'ssotest';
 const ADMIN = { email: 'sso.admin@example.test', name: 'Sso Admin', password: 'sso admin password 1' };
@@ -50,6 +51,7 @@ describe('single sign-on in the embed', () => {
       const name = `Subscriber ${unique()}`.slice(0, 40);
       const token = ssoToken({
         sub: 'np-1', email: 'np-1@newsroom.example', name, iat: now, exp: now + 300, jti: randomUUID(), aud: SITE,
+        badges: ['Subscriber', '<b>Gold</b>'],
       });
       const [statics] = env.statics;
       statics.set('/news/sso.html', articlePage(env.base, token));
@@ -68,6 +70,19 @@ describe('single sign-on in the embed', () => {
       const posted = frame.locator('ol.comments article.comment', { has: frame.locator('.comment-body', { hasText: text }) });
       await posted.waitFor();
       assert.equal((await posted.locator('.comment-author').innerText()).trim(), name);
+      // The token's badges follow the name, as text, in a list named for screen readers.
+      const badges = posted.locator('ul.author-badges[aria-label="Badges"] li.author-badge');
+      assert.deepEqual((await badges.allInnerTexts()).map((t) => t.trim()), ['Subscriber', '<b>Gold</b>']);
+      assert.equal(await posted.locator('.author-badges b').count(), 0, 'markup in a badge is not markup');
+      await frame.addScriptTag({ path: AXE_PATH });
+      const violations = await frame.evaluate(async () => {
+        // eslint-disable-next-line no-undef
+        const r = await axe.run('ol.comments', { resultTypes: ['violations'] });
+        return r.violations
+          .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+          .map((v) => `${v.id}: ${v.nodes.map((n) => n.html.slice(0, 120)).join(' | ')}`);
+      });
+      assert.deepEqual(violations, [], 'no serious accessibility violations around the badges');
       assert.deepEqual(ctx.pageErrors, [], 'no script errors');
     }));
 });
