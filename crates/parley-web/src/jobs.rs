@@ -43,7 +43,12 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
                 }
                 // Kept a day past expiry, so a late click hears "expired", not "unknown".
                 let links_before = now - DAY_MS;
-                if let Err(e) = state.store.account_mail().sweep_account_links(links_before).await {
+                if let Err(e) = state
+                    .store
+                    .account_mail()
+                    .sweep_account_links(links_before)
+                    .await
+                {
                     tracing::warn!(error = %e, "sweeping expired mailed links");
                 }
                 let retention = state.config.webhook_log_retention.as_millis();
