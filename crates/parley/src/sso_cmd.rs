@@ -67,8 +67,14 @@ fn read_secret(args: &SsoArgs) -> Result<Option<String>> {
         return Ok(Some(text.trim().to_owned()));
     }
     if let Some(var) = &args.secret_env {
-        let value = std::env::var(var)
-            .with_context(|| format!("--secret-env: the environment variable {var} is not set"))?;
+        let value = std::env::var(var).map_err(|e| match e {
+            std::env::VarError::NotPresent => {
+                anyhow::anyhow!("--secret-env: the environment variable {var} is not set")
+            }
+            std::env::VarError::NotUnicode(_) => {
+                anyhow::anyhow!("--secret-env: the environment variable {var} is not UTF-8")
+            }
+        })?;
         return Ok(Some(value.trim().to_owned()));
     }
     Ok(args.generate.then(sso::generate_secret))
