@@ -198,6 +198,8 @@ struct Run {
     pending: Vec<ImportComment>,
     /// SQLite: the next free comment id (the write lock is ours until the commit).
     next_id: Option<i64>,
+    /// PostgreSQL: comments written when the tables are analysed next.
+    analyze_at: i64,
     clock: Clock,
 }
 
@@ -1023,6 +1025,15 @@ where
                 .await?;
         }
         run.report.comments_created += fresh.len() as i64;
+        if DB::KIND == "postgres" && run.report.comments_created >= run.analyze_at {
+            // The tables grow inside this transaction, out of autovacuum's sight, and
+            // cached plans (the foreign-key checks' among them) made while they were
+            // small went bad at a million rows: fresh statistics, and so fresh plans,
+            // each time the comments written double.
+            conn.execute("ANALYZE comments, comment_revisions, import_keys, users, stories")
+                .await?;
+            run.analyze_at = run.report.comments_created * 2;
+        }
         run.clock.comments += started.elapsed();
         Ok(())
     }
