@@ -33,6 +33,8 @@ pub async fn account_export(state: &AppState, user: &User) -> ApiResult<Value> {
     let mail = state.store.account_mail();
     let notifications = mail.notification_prefs(user.id).await?;
     let email_verified_at = mail.email_verified_at(user.id).await?;
+    // The newsroom's id for the reader, when they sign in through it.
+    let newsroom_id = state.store.sso().sso_external_id(user.id).await?;
     Ok(json!({
         "format": "parley-account-data",
         "version": 1,
@@ -40,6 +42,7 @@ pub async fn account_export(state: &AppState, user: &User) -> ApiResult<Value> {
         "profile": data.profile,
         "email_verified_at": email_verified_at,
         "notifications": notifications,
+        "newsroom_id": newsroom_id,
         "comments": data.comments,
         "reactions": data.reactions,
         "reports": data.reports,

@@ -115,6 +115,9 @@ async fn the_download_holds_exactly_the_readers_data(app: TestApp) {
     assert_eq!(data["format"], "parley-account-data");
     assert_eq!(data["profile"]["id"], s.alice.id);
     assert_eq!(data["profile"]["email"], "alice.liddell@readers.example");
+    assert_eq!(data["email_verified_at"], Value::Null, "never confirmed");
+    assert_eq!(data["notifications"]["reply"], "immediate");
+    assert_eq!(data["newsroom_id"], Value::Null);
     let ids: Vec<i64> = data["comments"]
         .as_array()
         .unwrap()
