@@ -14,27 +14,6 @@ use parley_store::{CommentEdit, NewReport, StoreError};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-macro_rules! on_both {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    $crate::common::run_sqlite(super::$case).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    $crate::common::run_postgres(super::$case).await
-                }
-            )*
-        }
-    };
-}
-
 on_both! {
     the_download_holds_exactly_the_readers_data,
     deleting_with_tombstones_keeps_the_thread_shape_and_counts,

@@ -12,27 +12,6 @@ use parley_core::notify::{Delivery, LinkPurpose, NotificationKind, NotificationP
 use parley_store::account_mail::{LinkAction, NewAccountLink};
 use parley_store::{Store, StoreError};
 
-macro_rules! on_both {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    $crate::common::run_sqlite(|db| async move { super::$case(db).await }).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    $crate::common::run_postgres(|db| async move { super::$case(db).await }).await
-                }
-            )*
-        }
-    };
-}
-
 on_both!(
     a_link_is_spent_once_even_when_redeemed_twice_at_once,
     a_newer_link_replaces_the_older_and_expiry_is_checked,

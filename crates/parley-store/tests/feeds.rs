@@ -9,28 +9,6 @@ use common::*;
 use parley_core::Role;
 use parley_store::{CommentDecision, Ruling, Store};
 
-/// One test per backend for each case `async fn case(db: TestDb)`.
-macro_rules! on_both {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    $crate::common::run_sqlite(|db| async move { super::$case(db).await }).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    $crate::common::run_postgres(|db| async move { super::$case(db).await }).await
-                }
-            )*
-        }
-    };
-}
-
 on_both!(
     a_story_feed_holds_published_comments_and_replies_newest_first,
     a_story_feed_leaves_out_pending_rejected_and_deleted_comments,

@@ -11,28 +11,6 @@ use parley_core::Role;
 use parley_store::Store;
 use parley_store::mail::{MailOutcome, NewMail};
 
-/// One test per backend for each case `async fn case(db: TestDb)`.
-macro_rules! on_both {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    $crate::common::run_sqlite(|db| async move { super::$case(db).await }).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    $crate::common::run_postgres(|db| async move { super::$case(db).await }).await
-                }
-            )*
-        }
-    };
-}
-
 on_both!(
     queued_mail_is_claimed_with_everything_needed_to_send_it,
     unusable_mail_is_refused_and_nothing_is_queued,

@@ -10,28 +10,6 @@ use common::*;
 use parley_core::{Role, UserStatus};
 use parley_store::{AuditQuery, CommentDecision, NewAudit, NewReport, Ruling};
 
-/// One test per backend for each case `async fn case(db: TestDb)`.
-macro_rules! on_both {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    $crate::common::run_sqlite(|db| async move { super::$case(db).await }).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    $crate::common::run_postgres(|db| async move { super::$case(db).await }).await
-                }
-            )*
-        }
-    };
-}
-
 on_both!(
     reports_come_with_reporter_reason_note_and_whether_open,
     author_records_count_comments_by_status,

@@ -13,27 +13,6 @@ use parley_core::{CommentSort, Role};
 use parley_store::StoreError;
 use parley_store::sso::SsoLogin;
 
-macro_rules! on_both {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    $crate::common::run_sqlite(|db| async move { super::$case(db).await }).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    $crate::common::run_postgres(|db| async move { super::$case(db).await }).await
-                }
-            )*
-        }
-    };
-}
-
 on_both!(
     a_token_id_signs_in_once_and_the_link_follows_the_reader,
     an_account_with_the_tokens_email_is_taken_over,

@@ -10,28 +10,6 @@ use common::*;
 use parley_store::Store;
 use parley_store::webhooks::{AttemptOutcome, WebhookChanges};
 
-/// One test per backend for each case `async fn case(db: TestDb)`.
-macro_rules! on_both {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    $crate::common::run_sqlite(|db| async move { super::$case(db).await }).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    $crate::common::run_postgres(|db| async move { super::$case(db).await }).await
-                }
-            )*
-        }
-    };
-}
-
 on_both!(
     an_event_queues_one_delivery_per_subscribed_endpoint,
     a_claimed_delivery_is_not_claimed_again_until_its_lease_ends,

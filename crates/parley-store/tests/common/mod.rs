@@ -202,6 +202,30 @@ async fn drop_schema(admin: &mut PgConnection, schema: &str) -> Result<(), sqlx:
     Ok(())
 }
 
+/// One test per backend for each case `async fn case(db: TestDb)`: `sqlite::case` and
+/// `postgres::case`.
+#[macro_export]
+macro_rules! on_both {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    $crate::common::run_sqlite(|db| async move { super::$case(db).await }).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    $crate::common::run_postgres(|db| async move { super::$case(db).await }).await
+                }
+            )*
+        }
+    };
+}
+
 /// Generates, for every case, `sqlite::case` and `postgres::case` tests, and the
 /// property test on both backends.
 #[macro_export]
