@@ -7,7 +7,8 @@ Usage: page_check.py BASE SLUG READER_TOKEN SEED_JSON BACKEND
 * GET /stories/{slug} without a cookie must answer 200 with a whole HTML page that
   does not say anyone is signed in;
 * the same with `Cookie: parley_session=<reader token>` must answer 200 with
-  "Signed in as <strong>NAME</strong>" for that reader (a token from the API names a
+  "Signed in as" followed by that reader's name in <strong> (the name links to the
+  account page) (a token from the API names a
   row of the same session table the cookie is looked up in).
 Exits non-zero, with the reason, if either is not so.
 """
@@ -48,7 +49,8 @@ def main():
     signed = get(base, slug, token)
     if "Signed in as" in anon["text"]:
         sys.exit("the anonymous story page says someone is signed in")
-    if f"Signed in as <strong>{name}</strong>" not in signed["text"]:
+    signed_in = re.compile(r"Signed in as (?:<a [^>]*>)?<strong>" + re.escape(name) + "</strong>")
+    if not signed_in.search(signed["text"]):
         sys.exit(f"the story page with the reader's cookie does not say 'Signed in as {name}'")
     print(
         f"200 {anon['bytes']:,} bytes /stories/{slug} anonymous ({anon['shown']} comments "

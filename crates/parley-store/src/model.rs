@@ -215,6 +215,23 @@ pub struct Ruling {
     pub reasons: String,
 }
 
+/// How far the author's counts are needed: the rules only compare them with a policy's
+/// small numbers, so each is counted up to its cap (0: not counted at all) rather than
+/// over every comment an author ever wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActivityCaps {
+    pub approved: i64,
+    pub recent: i64,
+}
+
+impl ActivityCaps {
+    /// Whole counts.
+    pub const UNCAPPED: ActivityCaps = ActivityCaps {
+        approved: i64::MAX,
+        recent: i64::MAX,
+    };
+}
+
 /// What the moderation pipeline needs to know about an author's recent posting.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct AuthorActivity {

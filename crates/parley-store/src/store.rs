@@ -108,13 +108,14 @@ pub trait Store: crate::moderation_context::ModerationContext + Send + Sync + 's
     /// An edit the pipeline ruled on: a held edit of a published comment takes it off
     /// the page (pending again) and is audited under its rule.
     async fn edit_comment_ruled(&self, edit: CommentEdit, ruling: Ruling) -> StoreResult<Comment>;
-    /// Counts the pipeline needs about an author; `except` leaves one comment out of
-    /// `last_body` (the one being edited).
+    /// Counts the pipeline needs about an author, each up to its cap; `except` leaves
+    /// one comment out of `last_body` (the one being edited).
     async fn author_activity(
         &self,
         author_id: i64,
         since: i64,
         except: Option<i64>,
+        caps: ActivityCaps,
     ) -> StoreResult<AuthorActivity>;
     async fn record_audit(&self, entry: NewAudit) -> StoreResult<()>;
     /// The author deletes: the comment becomes a tombstone.

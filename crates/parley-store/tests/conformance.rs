@@ -13,8 +13,8 @@ use common::*;
 use parley_core::thread::{CommentStatus, ReplyRefusal, segment};
 use parley_core::{CommentSort, Role, UserStatus};
 use parley_store::{
-    Comment, CommentDecision, CommentEdit, NewAudit, NewReport, QueueQuery, Ruling, Store,
-    StoreError,
+    ActivityCaps, Comment, CommentDecision, CommentEdit, NewAudit, NewReport, QueueQuery, Ruling,
+    Store, StoreError,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -1985,7 +1985,10 @@ async fn a_held_edit_takes_a_published_reply_off_the_page(db: TestDb) {
 async fn author_activity_counts_approved_and_recent_comments(db: TestDb) {
     let store = &*db.store;
     let w = world(store).await;
-    let none = store.author_activity(w.bob.id, 0, None).await.unwrap();
+    let none = store
+        .author_activity(w.bob.id, 0, None, ActivityCaps::UNCAPPED)
+        .await
+        .unwrap();
     assert_eq!((none.approved_count, none.recent_count), (0, 0));
     assert_eq!(none.last_body, None);
     for (i, body) in ["one", "two", "three"].iter().enumerate() {
@@ -2008,20 +2011,50 @@ async fn author_activity_counts_approved_and_recent_comments(db: TestDb) {
         .await
         .unwrap();
     let a = store
-        .author_activity(w.bob.id, T0 + 2_000, None)
+        .author_activity(w.bob.id, T0 + 2_000, None, ActivityCaps::UNCAPPED)
         .await
         .unwrap();
     assert_eq!(a.approved_count, 3);
     assert_eq!(a.recent_count, 3);
     assert_eq!(a.last_body.as_deref(), Some("held"));
     let b = store
-        .author_activity(w.bob.id, T0 + 5_000, Some(last.id))
+        .author_activity(w.bob.id, T0 + 5_000, Some(last.id), ActivityCaps::UNCAPPED)
         .await
         .unwrap();
     assert_eq!(b.recent_count, 0);
     assert_eq!(b.last_body.as_deref(), Some("three"));
-    let other = store.author_activity(w.alice.id, 0, None).await.unwrap();
+    let other = store
+        .author_activity(w.alice.id, 0, None, ActivityCaps::UNCAPPED)
+        .await
+        .unwrap();
     assert_eq!(other.approved_count, 0);
+    // Counted only as far as asked: enough to compare with a policy's number.
+    let capped = store
+        .author_activity(
+            w.bob.id,
+            T0 + 2_000,
+            None,
+            ActivityCaps {
+                approved: 2,
+                recent: 1,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((capped.approved_count, capped.recent_count), (2, 1));
+    let skipped = store
+        .author_activity(
+            w.bob.id,
+            0,
+            None,
+            ActivityCaps {
+                approved: 0,
+                recent: 0,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((skipped.approved_count, skipped.recent_count), (0, 0));
 }
 
 async fn site_settings_round_trip_and_audit_can_be_recorded(db: TestDb) {

@@ -11,7 +11,8 @@ use parley_core::moderation::{self, Facts, Policy, Rules, Verdict};
 use parley_core::thread::{CommentStatus, ThreadNode, nest};
 use parley_core::{CommentBody, CommentSort, Cursor, DisplayName, Email, Password, Role, markdown};
 use parley_store::{
-    Comment, CommentEdit, NewAudit, NewComment, NewReport, NewUser, Ruling, Site, Story, User,
+    ActivityCaps, Comment, CommentEdit, NewAudit, NewComment, NewReport, NewUser, Ruling, Site,
+    Story, User,
 };
 
 use crate::auth::{hash_password, new_token, verify_password};
@@ -369,9 +370,13 @@ async fn moderate(
     let rules = compiled_rules(state, policy)
         .map_err(|e| ApiError::Internal(format!("site {} word lists: {e}", story.site_id)))?;
     let now = now_ms();
+    let caps = ActivityCaps {
+        approved: i64::from(rules.policy.hold_new_commenters),
+        recent: i64::from(rules.policy.rate_per_minute),
+    };
     let activity = state
         .store
-        .author_activity(author.id, now - 60_000, edited)
+        .author_activity(author.id, now - 60_000, edited, caps)
         .await?;
     let facts = Facts {
         body,

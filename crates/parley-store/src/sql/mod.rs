@@ -1559,20 +1559,39 @@ where
         author_id: i64,
         since: i64,
         except: Option<i64>,
+        caps: ActivityCaps,
     ) -> StoreResult<AuthorActivity> {
-        let (approved_count,) = sqlx::query_as::<DB, (i64,)>(
-            "SELECT COUNT(*) FROM comments WHERE author_id = $1 AND status = 'published'",
-        )
-        .bind(author_id)
-        .fetch_one(&self.reads)
-        .await?;
-        let (recent_count,) = sqlx::query_as::<DB, (i64,)>(
-            "SELECT COUNT(*) FROM comments WHERE author_id = $1 AND created_at >= $2",
-        )
-        .bind(author_id)
-        .bind(since)
-        .fetch_one(&self.reads)
-        .await?;
+        // Both counts stop at their cap: an author with thousands of comments must not
+        // make every post of theirs walk all of them.
+        let approved_count = if caps.approved > 0 {
+            sqlx::query_as::<DB, (i64,)>(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM comments \
+                 WHERE author_id = $1 AND status = 'published' LIMIT $2) capped",
+            )
+            .bind(author_id)
+            .bind(caps.approved)
+            .fetch_one(&self.reads)
+            .await?
+            .0
+        } else {
+            0
+        };
+        // The newest comments first (ids grow with time): within the window they are
+        // the first `cap` of them.
+        let recent_count = if caps.recent > 0 {
+            sqlx::query_as::<DB, (i64,)>(
+                "SELECT COUNT(*) FROM (SELECT created_at FROM comments WHERE author_id = $1 \
+                 ORDER BY id DESC LIMIT $2) newest WHERE created_at >= $3",
+            )
+            .bind(author_id)
+            .bind(caps.recent)
+            .bind(since)
+            .fetch_one(&self.reads)
+            .await?
+            .0
+        } else {
+            0
+        };
         let last_body = sqlx::query_as::<DB, (String,)>(
             "SELECT body_src FROM comments WHERE author_id = $1 AND id <> $2 \
              AND status <> 'deleted' ORDER BY id DESC LIMIT 1",
