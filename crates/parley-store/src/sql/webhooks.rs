@@ -383,6 +383,18 @@ where
         now: i64,
     ) -> StoreResult<u64> {
         let pattern = format!("%,{event},%");
+        // Most sites subscribe to nothing: a read answers that without taking the
+        // writer (every comment post comes through here).
+        let subscribed = sqlx::query_as::<DB, (i64,)>(
+            "SELECT id FROM webhooks WHERE site_id = $1 AND active AND events LIKE $2 LIMIT 1",
+        )
+        .bind(site_id)
+        .bind(pattern.clone())
+        .fetch_optional(&self.reads)
+        .await?;
+        if subscribed.is_none() {
+            return Ok(0);
+        }
         self.write(move |conn| {
             Box::pin(async move {
                 let rows = sqlx::query_as::<DB, (i64,)>(
