@@ -101,6 +101,16 @@ fn link_path(mail: &ReceivedMail, path: &str) -> String {
     link.trim_start_matches("http://localhost").to_owned()
 }
 
+/// The path and query of the mail's `List-Unsubscribe: <URL>` header.
+fn unsubscribe_path(mail: &ReceivedMail) -> String {
+    let header = mail.header("List-Unsubscribe").expect("List-Unsubscribe");
+    header
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim_start_matches("http://localhost")
+        .to_owned()
+}
+
 fn token_of(path: &str) -> String {
     path.split("token=").nth(1).expect("a token").to_owned()
 }
@@ -611,10 +621,9 @@ async fn one_click_unsubscribe_works_without_signing_in(app: TestApp, sink: Arc<
     let c = app.comment(&ivy, story, None, "Rates will stay.").await;
     app.comment(&jon, story, Some(c), "They will not.").await;
     let mail = nth_mail_to(&sink, ivy_at, 2).await;
-    let header = mail.header("List-Unsubscribe").unwrap();
-    let url = header.trim_start_matches('<').trim_end_matches('>');
-    let path = url.trim_start_matches("http://localhost");
-    assert!(path.starts_with("/unsubscribe/"), "{header}");
+    let path = unsubscribe_path(&mail);
+    let path = path.as_str();
+    assert!(path.starts_with("/unsubscribe/"), "{path}");
 
     // Following the link asks first; it changes nothing.
     let ask = reqwest::get(app.url(path)).await.unwrap();
@@ -735,12 +744,7 @@ async fn the_daily_digest_collects_notifications(app: TestApp, sink: Arc<SmtpSin
     );
 
     // Leaving the digest turns off what went into it, not the immediate kinds.
-    let header = digest.header("List-Unsubscribe").unwrap();
-    let path = header
-        .trim_start_matches('<')
-        .trim_end_matches('>')
-        .trim_start_matches("http://localhost")
-        .to_owned();
+    let path = unsubscribe_path(&digest);
     let click = reqwest::Client::new()
         .post(app.url(&path))
         .send()
