@@ -63,6 +63,9 @@ pub struct PlannedComment {
     pub featured: bool,
     pub created_at: Option<i64>,
     pub line: u64,
+    /// Approved posts in the source that name this one as their parent: a forecast of
+    /// its reply count, so the store can write the row once (see `ImportComment`).
+    pub expected_replies: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +84,8 @@ const KEPT: u8 = 8;
 struct PostInfo {
     flags: u8,
     thread: u32,
+    /// Approved posts naming this one as their parent.
+    replies: u32,
 }
 
 struct ThreadInfo {
@@ -133,19 +138,25 @@ impl Scan {
             SourceItem::Post(p) => {
                 let thread = self.thread_idx(&p.thread_key);
                 self.threads[thread as usize].posts += 1;
-                let info = self
-                    .posts
-                    .entry(hash_key(&p.key))
-                    .or_insert(PostInfo { flags: 0, thread });
+                let info = self.posts.entry(hash_key(&p.key)).or_insert(PostInfo {
+                    flags: 0,
+                    thread,
+                    replies: 0,
+                });
                 if info.flags & EXISTS == 0 {
                     info.thread = thread;
                 }
                 info.flags |= EXISTS;
                 if let Some(parent) = &p.parent_key {
-                    self.posts
-                        .entry(hash_key(parent))
-                        .or_insert(PostInfo { flags: 0, thread })
-                        .flags |= HAS_REPLY;
+                    let parent = self.posts.entry(hash_key(parent)).or_insert(PostInfo {
+                        flags: 0,
+                        thread,
+                        replies: 0,
+                    });
+                    parent.flags |= HAS_REPLY;
+                    if p.status == SourceStatus::Approved {
+                        parent.replies = parent.replies.saturating_add(1);
+                    }
                 }
             }
             SourceItem::Skipped(_) => {}
@@ -292,12 +303,15 @@ impl Plan {
                 out.push(PlannedItem::Story(story_of(t)));
             }
         }
-        self.mark(hash_key(&p.key), DONE | KEPT);
+        let h = hash_key(&p.key);
+        self.mark(h, DONE | KEPT);
+        let expected_replies = self.scan.posts.get(&h).map_or(0, |i| i.replies);
         let key = p.key.clone();
         out.push(PlannedItem::Comment(comment_of(
             self.source,
             p,
             missing_parent,
+            expected_replies,
         )));
         self.release(&key, out);
     }
@@ -345,7 +359,12 @@ pub fn display_name(raw: &str) -> String {
     }
 }
 
-fn comment_of(source: Source, p: SourcePost, missing_parent: Option<String>) -> PlannedComment {
+fn comment_of(
+    source: Source,
+    p: SourcePost,
+    missing_parent: Option<String>,
+    expected_replies: u32,
+) -> PlannedComment {
     let status = match p.status {
         SourceStatus::Approved => CommentStatus::Published,
         SourceStatus::Unapproved => CommentStatus::Pending,
@@ -376,6 +395,7 @@ fn comment_of(source: Source, p: SourcePost, missing_parent: Option<String>) -> 
         featured: p.featured,
         created_at: p.created_at,
         line: p.line,
+        expected_replies,
     }
 }
 
@@ -511,6 +531,32 @@ mod tests {
             .filter(|i| matches!(i, PlannedItem::Comment(_)))
             .count();
         assert_eq!(comments, 2, "{got:?}");
+    }
+
+    #[test]
+    fn reply_counts_are_forecast_from_approved_replies() {
+        let items = vec![
+            thread("t"),
+            post("b1", "t", Some("a"), Approved),
+            post("a", "t", None, Approved),
+            post("b2", "t", Some("a"), Approved),
+            post("b3", "t", Some("a"), Spam),
+            post("c1", "t", Some("b1"), Unapproved),
+        ];
+        let mut forecasts: Vec<(String, u32)> = plan_all(Source::Disqus, items)
+            .into_iter()
+            .filter_map(|i| match i {
+                PlannedItem::Comment(c) => Some((c.key, c.expected_replies)),
+                _ => None,
+            })
+            .collect();
+        forecasts.sort();
+        let expected = [("a", 2), ("b1", 0), ("b2", 0), ("b3", 0), ("c1", 0)];
+        assert_eq!(
+            forecasts,
+            expected.map(|(k, n)| (k.to_owned(), n)),
+            "a reply met before its parent counts too; spam and pending do not"
+        );
     }
 
     #[test]

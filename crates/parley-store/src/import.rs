@@ -64,6 +64,11 @@ pub struct ImportComment {
     pub status: CommentStatus,
     pub featured: bool,
     pub created_at: i64,
+    /// A forecast of its reply count (the source's replies to it), 0 when unknown. Only a
+    /// hint: the row is written with it, and written again at the end only when the
+    /// replies actually stored came to another number. Replies often arrive long after
+    /// their parent; without the forecast each such parent would be written twice.
+    pub expected_replies: i64,
 }
 
 #[derive(Debug, Clone)]

@@ -47,6 +47,7 @@ both! {
     comments_in_many_batches_find_their_parents,
     comments_after_an_import_get_fresh_ids,
     stories_of_one_batch_share_neither_slug_nor_url,
+    reply_count_forecasts_never_change_the_counts,
 }
 
 fn story(key: &str) -> ImportRecord {
@@ -91,6 +92,7 @@ fn comment(
         status,
         featured: false,
         created_at: T0 + 10,
+        expected_replies: 0,
     })
 }
 
@@ -610,4 +612,96 @@ async fn stories_of_one_batch_share_neither_slug_nor_url(store: Arc<dyn Store>) 
     .await
     .unwrap();
     assert_eq!((again.stories_created, again.stories_existing), (0, 2));
+}
+
+fn forecast(mut record: ImportRecord, n: i64) -> ImportRecord {
+    if let ImportRecord::Comment(c) = &mut record {
+        c.expected_replies = n;
+    }
+    record
+}
+
+/// The source's forecast of reply counts only decides which rows are written twice:
+/// too high, too low or right, the counts come out as the replies actually stored,
+/// including replies in a later flush and a placeholder that turns visible.
+async fn reply_count_forecasts_never_change_the_counts(store: Arc<dyn Store>) {
+    let conversation = |scale: i64| {
+        let mut batches = vec![vec![
+            story("s1"),
+            story("s2"),
+            forecast(comment("a", "s1", None, "Ann", Published), 5 * scale),
+            forecast(comment("b", "s1", None, "Bob", Published), 0),
+            forecast(comment("c", "s1", None, "Cy", Published), scale),
+            forecast(comment("d", "s1", None, "Dee", Deleted), scale),
+            comment("a1", "s1", Some("a"), "Bob", Published),
+            forecast(comment("p", "s1", Some("a"), "Cy", Pending), 0),
+        ]];
+        // More than a flush of other comments, so the replies below come in a later one.
+        batches.push(
+            (0..8_200)
+                .map(|i| comment(&format!("f{i}"), "s2", None, "Ann", Published))
+                .collect(),
+        );
+        batches.push(vec![
+            comment("a2", "s1", Some("a"), "Dee", Published),
+            comment("p1", "s1", Some("p"), "Ann", Published),
+            comment("b1", "s1", Some("b"), "Ann", Published),
+            comment("b2", "s1", Some("b"), "Cy", Published),
+            comment("b3", "s1", Some("b"), "Dee", Rejected),
+            comment("c1", "s1", Some("c"), "Ann", Published),
+            comment("d1", "s1", Some("d"), "Ann", Published),
+        ]);
+        batches
+    };
+    let counts = |site: &str| {
+        let store = store.clone();
+        let site = site.to_owned();
+        async move {
+            let site = store.create_site(&site, &[], T0).await.unwrap();
+            import(
+                &*store,
+                job(site.id, 6),
+                conversation(if site.name == "right" { 1 } else { 0 }),
+            )
+            .await
+            .unwrap();
+            let s = store
+                .story_by_url(site.id, "https://news.example/s1")
+                .await
+                .unwrap()
+                .unwrap();
+            let top = walk_top_level(&*store, s.id, CommentSort::Oldest, 10).await;
+            let ids: Vec<i64> = top.iter().map(|c| c.id).collect();
+            let mut counts: Vec<(String, i64)> = top
+                .iter()
+                .map(|c| (c.body_src.clone(), c.reply_count))
+                .collect();
+            for c in store.replies_for_roots(&ids, 10, 6).await.unwrap() {
+                counts.push((c.body_src, c.reply_count));
+            }
+            counts.sort();
+            counts
+        }
+    };
+    // d is a tombstone and p (pending) a placeholder: both shown without text.
+    let expected: Vec<(String, i64)> = [
+        ("", 1),
+        ("", 1),
+        ("text of a", 3),
+        ("text of a1", 0),
+        ("text of a2", 0),
+        ("text of b", 2),
+        ("text of b1", 0),
+        ("text of b2", 0),
+        ("text of c", 1),
+        ("text of c1", 0),
+        ("text of d1", 0),
+        ("text of p1", 0),
+    ]
+    .iter()
+    .map(|(b, n)| (b.to_string(), *n))
+    .collect();
+    // "right" forecasts a as 5 (too high), b as 0 (too low), c and d exactly.
+    assert_eq!(counts("right").await, expected);
+    assert_eq!(counts("none").await, expected);
 }

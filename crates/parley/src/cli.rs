@@ -278,6 +278,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Story(command) => crate::story_cmd::run(command, &database).await,
         Command::Export(args) => crate::backup_cmd::export(&database, args).await,
         Command::Import(command) => {
+            // Commands other than `serve` stay quiet unless asked (`PARLEY_LOG`).
+            if std::env::var_os("PARLEY_LOG").is_some() {
+                init_logging(LogFormat::Text);
+            }
             crate::import_cmd::run(command, &database, file.max_depth).await
         }
         Command::Site(SiteCommand::Sso(args)) => {

@@ -57,8 +57,14 @@ pub struct TextArgs {
     pub url: Option<String>,
 }
 
-/// Records per message to the store.
+/// Records per message to the store, at most.
 const BATCH: usize = 1000;
+/// Bytes of text per message, about, at most: long messages make short batches.
+const BATCH_BYTES: usize = 1 << 20;
+/// Messages the reader may be ahead of the store: a whole flush of the store's
+/// (8,000 comments), so parsing never waits for a statement, nor the store for parsing;
+/// with `BATCH_BYTES`, this bounds the memory the queue takes (~16 MB).
+const QUEUE: usize = 16;
 /// Skipped items and orphans listed by name in the summary; the rest are counted.
 const LISTED: usize = 50;
 
@@ -196,6 +202,22 @@ impl Tally {
     }
 }
 
+fn record(p: PlannedItem, now: i64) -> Option<ImportRecord> {
+    match p {
+        PlannedItem::Story(s) => Some(story_record(s, now)),
+        PlannedItem::Comment(c) => Some(comment_record(c, now)),
+        PlannedItem::Skip(_) => None,
+    }
+}
+
+/// The text a record holds, about: what the queue to the store is bounded by.
+fn record_bytes(r: &ImportRecord) -> usize {
+    match r {
+        ImportRecord::Story(s) => s.body_md.len() + s.body_html.len() + s.url.len(),
+        ImportRecord::Comment(c) => c.body_src.len() + c.body_html.len() + c.key.len(),
+    }
+}
+
 fn story_record(s: PlannedStory, now: i64) -> ImportRecord {
     ImportRecord::Story(ImportStory {
         slug: parley_core::slugify(&s.headline),
@@ -228,6 +250,7 @@ fn comment_record(c: PlannedComment, now: i64) -> ImportRecord {
         status: c.status,
         featured: c.featured,
         created_at: c.created_at.unwrap_or(now),
+        expected_replies: i64::from(c.expected_replies),
     })
 }
 
@@ -356,13 +379,21 @@ async fn import_xml(
         b.set_message("importing");
     }
     let input = open_file(&path, &read)?;
-    let (tx, rx) = mpsc::channel::<ImportMessage>(4);
+    let (tx, rx) = mpsc::channel::<ImportMessage>(QUEUE);
     let dry_run = args.dry_run;
     let reader = tokio::task::spawn_blocking(move || -> Tally {
         let mut tally = Tally::default();
         let mut plan = Plan::new(source, scan);
         let mut planned = Vec::new();
         let mut batch = Vec::with_capacity(BATCH);
+        let mut batch_bytes = 0;
+        let mut take = |p: PlannedItem, batch: &mut Vec<ImportRecord>, bytes: &mut usize| {
+            tally.add(&p);
+            if let Some(r) = record(p, now) {
+                *bytes += record_bytes(&r);
+                batch.push(r);
+            }
+        };
         let send = |batch: &mut Vec<ImportRecord>| -> bool {
             dry_run
                 || tx
@@ -378,28 +409,18 @@ async fn import_xml(
                 }
             }
             for p in planned.drain(..) {
-                tally.add(&p);
-                match p {
-                    PlannedItem::Story(s) => batch.push(story_record(s, now)),
-                    PlannedItem::Comment(c) => batch.push(comment_record(c, now)),
-                    PlannedItem::Skip(_) => {}
-                }
+                take(p, &mut batch, &mut batch_bytes);
             }
-            if batch.len() >= BATCH {
+            if batch.len() >= BATCH || batch_bytes >= BATCH_BYTES {
                 if !send(&mut batch) {
                     return tally;
                 }
-                batch.clear();
+                batch_bytes = 0;
             }
         }
         plan.finish(&mut planned);
         for p in planned.drain(..) {
-            tally.add(&p);
-            match p {
-                PlannedItem::Story(s) => batch.push(story_record(s, now)),
-                PlannedItem::Comment(c) => batch.push(comment_record(c, now)),
-                PlannedItem::Skip(_) => {}
-            }
+            take(p, &mut batch, &mut batch_bytes);
         }
         if send(&mut batch) && !dry_run {
             let _ = tx.blocking_send(ImportMessage::Done);
@@ -450,11 +471,7 @@ async fn import_text(args: TextArgs, database: &str, max_depth: i64) -> Result<(
     let mut records = Vec::new();
     for p in planned {
         tally.add(&p);
-        match p {
-            PlannedItem::Story(s) => records.push(story_record(s, now)),
-            PlannedItem::Comment(c) => records.push(comment_record(c, now)),
-            PlannedItem::Skip(_) => {}
-        }
+        records.extend(record(p, now));
     }
     if args.common.dry_run {
         println!("{} (text):", path.display());

@@ -2,9 +2,11 @@
 //! collected into flushes of a few thousand; a flush reserves ids for its new rows up
 //! front, works out each row's final place (parent, root, depth, path) and reply count
 //! in memory, and writes every row once, with a handful of set-based statements that
-//! read all their rows from one JSON parameter. Only a comment that gains replies after
-//! its own flush is written again (its reply count, in bulk). Caches are bounded:
-//! whatever they drop is read back from the database (inside the same transaction).
+//! read all their rows from one JSON parameter. A row's reply count counts the replies
+//! already placed, or the source's forecast of them when that is higher; only a comment
+//! whose replies came to another number is written again (its reply count, in bulk, at
+//! the end). Caches are bounded: what they drop is written back first, and read back
+//! from the database when needed (inside the same transaction).
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -148,8 +150,9 @@ struct Placed {
     path: String,
     status: CommentStatus,
     reply_count: i64,
-    /// The reply count changed after the row was written.
-    dirty: bool,
+    /// The reply count the row holds in the database (written again at the end when
+    /// it differs from `reply_count`).
+    written: i64,
 }
 
 type PlacedRow = (i64, i64, i64, i64, String, String, i64);
@@ -164,7 +167,7 @@ fn placed(row: (i64, i64, i64, String, String, i64)) -> Placed {
         path,
         status: CommentStatus::parse(&status).unwrap_or(CommentStatus::Rejected),
         reply_count,
-        dirty: false,
+        written: reply_count,
     }
 }
 
@@ -181,6 +184,7 @@ struct Clock {
     /// Comments written a second time, for replies that came after them.
     recounted: usize,
     waiting: Duration,
+    analyze: Duration,
 }
 
 #[derive(Default)]
@@ -279,6 +283,8 @@ where
             // a cached plan per row, and re-planning it each time was most of the
             // server's work. The statements here find rows by key whatever the plan.)
             conn.execute("SET LOCAL work_mem = '64MB'").await?;
+            conn.execute("SET LOCAL default_statistics_target = 10")
+                .await?;
         }
         Self::import_all(conn, job, messages).await
     }
@@ -760,7 +766,6 @@ where
                 break;
             };
             p.reply_count += 1;
-            p.dirty = true;
             // A comment readers cannot see is shown as a placeholder once it has a
             // visible reply, and so counts for its own parent from then on.
             if p.status != CommentStatus::Published && p.reply_count == 1 && p.depth > 0 {
@@ -921,7 +926,7 @@ where
                     path: path.clone(),
                     status: c.status,
                     reply_count: 0,
-                    dirty: false,
+                    written: 0,
                 },
             );
             if c.status == CommentStatus::Published {
@@ -936,11 +941,12 @@ where
         }
         let mut rows = Vec::with_capacity(fresh.len());
         for ((c, &id), (parent_id, root_id, depth, path)) in fresh.iter().zip(&ids).zip(places) {
-            // Replies in this same flush are counted already: the row goes in final.
+            // Replies in this same flush are counted already; those still to come are
+            // forecast, so that most rows go in final.
             let reply_count = match run.placed.get_mut(&id) {
                 Some(p) => {
-                    p.dirty = false;
-                    p.reply_count
+                    p.written = p.reply_count.max(c.expected_replies);
+                    p.written
                 }
                 None => 0,
             };
@@ -1030,23 +1036,26 @@ where
             // cached plans (the foreign-key checks' among them) made while they were
             // small went bad at a million rows: fresh statistics, and so fresh plans,
             // each time the comments written double.
-            conn.execute("ANALYZE comments, comment_revisions, import_keys, users, stories")
+            let a = Instant::now();
+            conn.execute("ANALYZE comments (id, story_id, parent_id, root_id, author_id), comment_revisions (comment_id), import_keys (site_id, source_id), users (id), stories (id)")
                 .await?;
             run.analyze_at = run.report.comments_created * 2;
+            run.clock.analyze += a.elapsed();
         }
         run.clock.comments += started.elapsed();
         Ok(())
     }
 
-    /// Reply counts that changed after their comments were written, in one statement.
+    /// Reply counts that differ from what their rows hold (replies that came after the
+    /// row, or fewer than forecast), in one statement.
     async fn write_reply_counts(conn: &mut DB::Connection, run: &mut Run) -> StoreResult<()> {
         let started = Instant::now();
         let mut dirty: Vec<CountOut> = run
             .placed
             .iter_mut()
-            .filter(|(_, p)| p.dirty)
+            .filter(|(_, p)| p.reply_count != p.written)
             .map(|(id, p)| {
-                p.dirty = false;
+                p.written = p.reply_count;
                 CountOut {
                     id: *id,
                     n: p.reply_count,
