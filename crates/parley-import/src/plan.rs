@@ -1,5 +1,6 @@
 //! Two passes over a Disqus or WordPress source. The first ([`Scan`]) keeps, per post, a
-//! hash of its key, its thread and whether anything replies to it; per thread, its
+//! hash of its key, its thread, whether anything replies to it and how many approved
+//! posts do; per thread, its
 //! fields. The second ([`Plan`]) turns items into records ready to store: stories before
 //! their first comment, parents before their children (a reply met before its parent
 //! waits for it), deleted posts kept as tombstones only when something replies to them,
@@ -84,8 +85,9 @@ const KEPT: u8 = 8;
 struct PostInfo {
     flags: u8,
     thread: u32,
-    /// Approved posts naming this one as their parent.
-    replies: u32,
+    /// Approved posts naming this one as their parent (a forecast only, so a u16 that
+    /// stops at its top keeps the entry at 16 bytes with its key).
+    replies: u16,
 }
 
 struct ThreadInfo {
@@ -305,7 +307,7 @@ impl Plan {
         }
         let h = hash_key(&p.key);
         self.mark(h, DONE | KEPT);
-        let expected_replies = self.scan.posts.get(&h).map_or(0, |i| i.replies);
+        let expected_replies = self.scan.posts.get(&h).map_or(0, |i| u32::from(i.replies));
         let key = p.key.clone();
         out.push(PlannedItem::Comment(comment_of(
             self.source,

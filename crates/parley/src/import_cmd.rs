@@ -60,10 +60,11 @@ pub struct TextArgs {
 /// Records per message to the store, at most.
 const BATCH: usize = 1000;
 /// Bytes of text per message, about, at most: long messages make short batches.
-const BATCH_BYTES: usize = 1 << 20;
+const BATCH_BYTES: usize = 512 << 10;
 /// Messages the reader may be ahead of the store: a whole flush of the store's
-/// (8,000 comments), so parsing never waits for a statement, nor the store for parsing;
-/// with `BATCH_BYTES`, this bounds the memory the queue takes (~16 MB).
+/// (8,000 comments of a few hundred bytes), so parsing seldom waits for a statement,
+/// nor the store for parsing; with `BATCH_BYTES`, this bounds the memory the queue
+/// takes (~8 MB of text).
 const QUEUE: usize = 16;
 /// Skipped items and orphans listed by name in the summary; the rest are counted.
 const LISTED: usize = 50;
