@@ -102,6 +102,8 @@ pub struct ItemView {
     pub story_closed: bool,
     pub parent: Option<(String, String)>,
     pub author_name: String,
+    /// The newsroom's badges for the author (single sign-on), as readers see them.
+    pub author_badges: Vec<String>,
     pub author_id: Option<i64>,
     pub author_standing: String,
     /// Whether the moderator may change the author's standing (a lower role).
@@ -171,6 +173,7 @@ fn item_view(item: &QueueItem, me: &SignedIn, queue: &str, params: &QueueParams)
             .author_name
             .clone()
             .unwrap_or_else(|| "(deleted account)".into()),
+        author_badges: c.author_badges.clone(),
         author_id: c.author_id,
         author_standing: author.map(|u| standing(u.status)).unwrap_or_default(),
         can_act_on_author: author.is_some_and(|u| u.role < me.user.role),

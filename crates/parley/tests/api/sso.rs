@@ -427,6 +427,20 @@ async fn badges_show_next_to_the_author_and_follow_the_newsroom(app: TestApp) {
         "the quoted comment shows them too: {reply_page}"
     );
 
+    // Moderators see them in the queue too, as text.
+    let modr = app.member("Mo Moderator", Role::Moderator).await;
+    let queue = app.get("/moderate/approved", Some(&modr.token)).await;
+    let queue = queue.body.as_str().unwrap();
+    assert!(
+        queue.contains(
+            "<strong class=\"mod-author-name\">Reader u7</strong> \
+             <span class=\"author-badge\">Subscriber</span> \
+             <span class=\"author-badge\">Columnist</span>"
+        ),
+        "{queue}"
+    );
+    assert!(!queue.contains("<img src=x"), "markup in a badge is text");
+
     // The JSON: `author_badges` on every comment.
     let path = format!("/api/v1/stories/{story}/comments");
     let r = app.get(&path, None).await;
