@@ -23,6 +23,22 @@ pub fn from_html(html: &str) -> Body {
     Body { src, html }
 }
 
+/// A Commento or Comentario comment: Markdown, kept as its source (line endings made
+/// `\n`, control characters other than tabs and line breaks dropped, outer blank lines
+/// trimmed) and rendered as a reader's own comment is, so raw HTML in it (a `<script>`
+/// too) shows as text and never runs.
+pub fn from_markdown(markdown: &str) -> Body {
+    let src: String = markdown
+        .replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+        .collect();
+    let src = src.trim_matches('\n').trim_end().to_owned();
+    let html = render_comment(&src);
+    Body { src, html }
+}
+
 /// A WordPress comment: text whose blank lines separate paragraphs and whose single
 /// line breaks are kept, with optional HTML inside.
 pub fn from_text_with_html(text: &str) -> Body {
@@ -463,6 +479,33 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn markdown_is_kept_and_rendered_inert() {
+        let b = from_markdown("\r\nHello **you**\r\n\r\n[x](https://x.example)\u{0}\n\n");
+        assert_eq!(b.src, "Hello **you**\n\n[x](https://x.example)");
+        assert_eq!(
+            b.html,
+            "<p>Hello <strong>you</strong></p>\n<p><a href=\"https://x.example\" rel=\"nofollow ugc noopener\">x</a></p>\n"
+        );
+        for payload in [
+            "<script>alert(1)</script>",
+            "hi <img src=x onerror=alert(1)>",
+            "[click](javascript:alert(1))",
+            "<a href=\"javascript:alert(1)\">x</a>",
+        ] {
+            let b = from_markdown(payload);
+            assert_eq!(b.src, payload);
+            assert!(!b.html.contains("<script"), "{}", b.html);
+            assert!(!b.html.contains("<img"), "{}", b.html);
+            assert!(!b.html.contains("<a href=\"javascript"), "{}", b.html);
+        }
+        assert!(
+            from_markdown("<script>alert(1)</script>")
+                .html
+                .contains("&lt;script&gt;")
+        );
+    }
 
     #[test]
     fn paragraphs_links_and_emphasis() {

@@ -2,6 +2,10 @@
 //!
 //! - [`disqus`] and [`wordpress`] stream their XML with quick-xml and yield
 //!   [`SourceItem`]s one at a time, so a file of any size reads in bounded memory;
+//! - [`commento`] (Commento's JSON export v1) and [`comentario`] (Comentario's export
+//!   v3, plain or gzip) stream their JSON with serde_json, one comment at a time, on a
+//!   thread of their own; memory grows with the number of commenters and pages, not
+//!   comments;
 //! - [`text`] parses the plain text of a news page as a browser copies it;
 //! - [`body`] turns imported HTML (or plain text) into a comment body: Markdown source
 //!   plus the HTML that [`parley_core::markdown::render_comment`] makes of it;
@@ -9,7 +13,10 @@
 //!   have replies, the second hands out records parents-first, ready to store.
 
 pub mod body;
+pub mod comentario;
+pub mod commento;
 pub mod disqus;
+mod json;
 pub mod plan;
 pub mod text;
 pub mod wordpress;
@@ -23,6 +30,8 @@ pub enum Source {
     Disqus,
     Wordpress,
     Text,
+    Commento,
+    Comentario,
 }
 
 impl Source {
@@ -31,6 +40,8 @@ impl Source {
             Source::Disqus => "disqus",
             Source::Wordpress => "wordpress",
             Source::Text => "text",
+            Source::Commento => "commento",
+            Source::Comentario => "comentario",
         }
     }
 }

@@ -381,6 +381,7 @@ fn comment_of(
         (_, Source::Wordpress) => body::from_text_with_html(&p.message),
         (_, Source::Text) => body::from_plain_text(&p.message),
         (_, Source::Disqus) => body::from_html(&p.message),
+        (_, Source::Commento | Source::Comentario) => body::from_markdown(&p.message),
     };
     PlannedComment {
         author: PlannedAuthor {
