@@ -1,12 +1,13 @@
 //! `parley import ...`: bring conversations in from other systems (docs/IMPORT.md).
 //!
-//! Disqus and WordPress files are read twice, streaming: the first pass checks the
-//! whole file parses and learns its shape, the second sends records in batches to the
-//! store, which writes them in one transaction. Memory stays bounded whatever the size.
+//! Disqus, WordPress, Commento and Comentario files are read twice, streaming: the first
+//! pass checks the whole file parses and learns its shape, the second sends records in
+//! batches to the store, which writes them in one transaction. Memory stays bounded
+//! whatever the size (the JSON readers keep the commenters and pages, not the comments).
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{BufRead, BufReader, IsTerminal, Read};
+use std::io::{BufReader, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,6 +16,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use parley_core::thread::CommentStatus;
+use parley_import::comentario::ComentarioReader;
+use parley_import::commento::CommentoReader;
 use parley_import::disqus::DisqusReader;
 use parley_import::plan::{Plan, PlannedComment, PlannedItem, PlannedStory, Scan};
 use parley_import::wordpress::WxrReader;
@@ -30,6 +33,10 @@ pub enum ImportCommand {
     Disqus(ImportArgs),
     /// A WordPress WXR export (items become stories, wp:comment elements comments).
     Wordpress(ImportArgs),
+    /// A Commento JSON export (each page becomes a story, at --base-url or https://DOMAIN + its path).
+    Commento(JsonArgs),
+    /// A Comentario export, v3, plain or gzip (pages become stories at --base-url + path).
+    Comentario(JsonArgs),
     /// The plain text of a news page as a browser copies it (see docs/IMPORT.md).
     Text(TextArgs),
     /// A backup written by `parley export`, into an empty database (see docs/BACKUP.md).
@@ -46,6 +53,16 @@ pub struct ImportArgs {
     /// Parse everything and print what would be imported, without writing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Args)]
+pub struct JsonArgs {
+    #[command(flatten)]
+    pub common: ImportArgs,
+    /// The site's address, put in front of each page's path (https://news.example).
+    /// [default: Commento: https://DOMAIN; Comentario: the origin of the first comment's url]
+    #[arg(long)]
+    pub base_url: Option<String>,
 }
 
 #[derive(Args)]
@@ -73,9 +90,25 @@ pub async fn run(command: ImportCommand, database: &str, max_depth: Option<i64>)
     let max_depth = max_depth.unwrap_or(parley_web::WebConfig::default().max_depth);
     match command {
         ImportCommand::Backup(args) => crate::backup_cmd::restore(database, args).await,
-        ImportCommand::Disqus(args) => import_xml(Source::Disqus, args, database, max_depth).await,
+        ImportCommand::Disqus(args) => {
+            import_stream(Source::Disqus, args, None, database, max_depth).await
+        }
         ImportCommand::Wordpress(args) => {
-            import_xml(Source::Wordpress, args, database, max_depth).await
+            import_stream(Source::Wordpress, args, None, database, max_depth).await
+        }
+        ImportCommand::Commento(args) => {
+            import_stream(
+                Source::Commento,
+                args.common,
+                args.base_url,
+                database,
+                max_depth,
+            )
+            .await
+        }
+        ImportCommand::Comentario(args) => {
+            let JsonArgs { common, base_url } = args;
+            import_stream(Source::Comentario, common, base_url, database, max_depth).await
         }
         ImportCommand::Text(args) => import_text(args, database, max_depth).await,
     }
@@ -269,8 +302,8 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-fn open_file(path: &Path, read: &Arc<AtomicU64>) -> Result<impl BufRead + use<>> {
-    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+fn open_input(path: &Path, read: &Arc<AtomicU64>) -> std::io::Result<BufReader<Counting<File>>> {
+    let file = File::open(path)?;
     read.store(0, Ordering::Relaxed);
     Ok(BufReader::with_capacity(
         256 * 1024,
@@ -281,14 +314,29 @@ fn open_file(path: &Path, read: &Arc<AtomicU64>) -> Result<impl BufRead + use<>>
     ))
 }
 
+type Items = Box<dyn Iterator<Item = Result<SourceItem, ParseError>> + Send>;
+
+/// A reader over the file from its start. The XML readers read it once; the JSON
+/// readers walk it twice (commenters and pages, then comments), so they are given a
+/// way to open it again.
 fn items(
     source: Source,
-    input: impl BufRead + 'static,
-) -> Box<dyn Iterator<Item = Result<SourceItem, ParseError>>> {
-    match source {
-        Source::Wordpress => Box::new(WxrReader::new(input)),
-        _ => Box::new(DisqusReader::new(input)),
-    }
+    path: &Path,
+    read: &Arc<AtomicU64>,
+    base_url: Option<&str>,
+) -> Result<Items> {
+    let reopen = {
+        let (path, read) = (path.to_owned(), read.clone());
+        move || open_input(&path, &read)
+    };
+    let base_url = base_url.map(str::to_owned);
+    let open = || open_input(path, read).with_context(|| format!("opening {}", path.display()));
+    Ok(match source {
+        Source::Commento => Box::new(CommentoReader::new(reopen, base_url)),
+        Source::Comentario => Box::new(ComentarioReader::new(reopen, base_url)),
+        Source::Wordpress => Box::new(WxrReader::new(open()?)),
+        Source::Disqus | Source::Text => Box::new(DisqusReader::new(open()?)),
+    })
 }
 
 /// A bar on a terminal (standard error), nothing otherwise.
@@ -315,9 +363,10 @@ fn progress(
     Some((bar, handle))
 }
 
-async fn import_xml(
+async fn import_stream(
     source: Source,
     args: ImportArgs,
+    base_url: Option<String>,
     database: &str,
     max_depth: i64,
 ) -> Result<()> {
@@ -333,10 +382,10 @@ async fn import_xml(
     if let Some((b, _)) = &bar {
         b.set_message("checking");
     }
-    let input = open_file(&path, &read)?;
+    let input = items(source, &path, &read, base_url.as_deref())?;
     let scan = tokio::task::spawn_blocking(move || -> Result<Scan, ParseError> {
         let mut scan = Scan::new();
-        for item in items(source, input) {
+        for item in input {
             scan.add(&item?);
         }
         Ok(scan)
@@ -379,7 +428,7 @@ async fn import_xml(
     if let Some((b, _)) = &bar {
         b.set_message("importing");
     }
-    let input = open_file(&path, &read)?;
+    let input = items(source, &path, &read, base_url.as_deref())?;
     let (tx, rx) = mpsc::channel::<ImportMessage>(QUEUE);
     let dry_run = args.dry_run;
     let reader = tokio::task::spawn_blocking(move || -> Tally {
@@ -401,7 +450,7 @@ async fn import_xml(
                     .blocking_send(ImportMessage::Records(std::mem::take(batch)))
                     .is_ok()
         };
-        for item in items(source, input) {
+        for item in input {
             match item {
                 Ok(item) => plan.push(item, &mut planned),
                 Err(e) => {
