@@ -1,4 +1,4 @@
-//! `parley import disqus|wordpress|text`, driven through the real binary on a SQLite
+//! `parley import disqus|wordpress|commento|comentario|text`, driven through the real binary on a SQLite
 //! file and on a PostgreSQL schema of the test's own: what each fixture imports, that a
 //! second run changes nothing, that a broken file names its line and imports nothing,
 //! that the conversation shows nested over HTTP, and that a reader registering with an
@@ -167,6 +167,11 @@ both! {
     real_world_isso_disqus,
     real_world_isso_wordpress,
     real_world_remark42_disqus_is_refused,
+    commento_export_imports_pages_statuses_and_markdown,
+    comentario_export_imports_pages_flags_and_gzip,
+    json_dry_runs_and_broken_files_write_nothing,
+    real_world_remark42_commento,
+    real_world_comentario_v3_gzip,
 }
 
 async fn story(store: &dyn Store, url: &str) -> Story {
@@ -925,4 +930,439 @@ async fn real_world_remark42_disqus_is_refused(db: &Db) {
         "{err}"
     );
     assert!(store.list_stories(site.id, 10).await.unwrap().is_empty());
+}
+
+fn import(db: &Db, args: &[&str]) -> Output {
+    let mut all = vec!["import"];
+    all.extend_from_slice(args);
+    parley(&db.url, &all)
+}
+
+async fn nothing_imported(db: &Db) {
+    let store = db.store().await;
+    let site = store.site_by_name("harbour").await.unwrap().unwrap();
+    assert!(store.list_stories(site.id, 10).await.unwrap().is_empty());
+    assert!(store.comment_by_id(1).await.unwrap().is_none());
+}
+
+async fn commento_export_imports_pages_statuses_and_markdown(db: &Db) {
+    let file = fixture("commento.json");
+    let out = ok(import(db, &["commento", &file, "--site", "harbour"]));
+    assert!(out.contains("(commento) into site harbour"), "{out}");
+    assert!(
+        out.contains("stories:  2 created, 0 already there"),
+        "{out}"
+    );
+    assert!(
+        out.contains("comments: 11 created, 0 already there"),
+        "{out}"
+    );
+    assert!(
+        out.contains("8 published, 1 pending, 1 rejected as spam, 1 tombstones; 0 featured"),
+        "{out}"
+    );
+    assert!(out.contains("authors:  5 created"), "{out}");
+    assert!(out.contains("comment c7 answers c999"), "{out}");
+    assert!(
+        out.contains("post c6: deleted, and nothing replies to it"),
+        "{out}"
+    );
+
+    let store = db.store().await;
+    let url = "https://harbour.example/2025/ferry-vote";
+    let ferry = story(&*store, url).await;
+    assert_eq!(ferry.fields.headline, url, "Commento has no titles");
+    assert_eq!(ferry.comment_count, 7);
+    let t = thread(&*store, ferry.id).await;
+    let good = "Good news for the **island** at last.";
+    let unicode = "Ça va — 日本語 ✓ Привет, the fares will tell.";
+    let script = "Hello <script>alert(1)</script> [click](javascript:alert(2))";
+    assert_eq!(
+        shape(&t),
+        [
+            (good.into(), 0, None),
+            (unicode.into(), 1, Some(good.into())),
+            ("They always do.".into(), 2, Some(unicode.into())),
+            ("".into(), 0, None),
+            (
+                "Answering a comment that was deleted.".into(),
+                1,
+                Some("".into())
+            ),
+            ("My parent is not in this file.".into(), 0, None),
+            (script.into(), 0, None),
+            ("Only **HTML** here".into(), 0, None),
+        ]
+    );
+    let names: Vec<Option<&str>> = t.iter().map(|c| c.author_name.as_deref()).collect();
+    assert_eq!(
+        names,
+        [
+            Some("Morag Bell"),
+            Some("Tom Ó Briain"),
+            Some("Morag Bell"),
+            None,
+            Some("Anonymous"),
+            Some("Morag Bell"),
+            Some("Anonymous"),
+            Some("Anonymous"),
+        ]
+    );
+    assert_eq!(t[2].author_id, t[0].author_id, "one author per email");
+    assert_ne!(
+        t[6].author_id, t[7].author_id,
+        "a nameless commenter is not the anonymous one"
+    );
+    assert_eq!(t[3].status, CommentStatus::Deleted);
+    assert_eq!(
+        t[0].body_html,
+        "<p>Good news for the <strong>island</strong> at last.</p>\n"
+    );
+    for c in &t[6..] {
+        for bad in ["<script", "<img", "onerror", "<a href=\"javascript"] {
+            assert!(!c.body_html.contains(bad), "{bad} in {}", c.body_html);
+        }
+    }
+    let every = all_comments(&*store, &ferry).await;
+    let status_of = |body: &str| {
+        every
+            .iter()
+            .find(|c| c.body_src.contains(body))
+            .map(|c| c.status)
+    };
+    assert_eq!(status_of("Cheap watches"), Some(CommentStatus::Rejected));
+    assert_eq!(
+        status_of("Waiting for a moderator"),
+        Some(CommentStatus::Pending)
+    );
+    assert_eq!(status_of("Deleted, and nobody answered"), None);
+    let market = story(&*store, "https://harbour.example/2025/market-hall").await;
+    assert_eq!(market.comment_count, 1);
+
+    let again = ok(import(db, &["commento", &file, "--site", "harbour"]));
+    assert!(
+        again.contains("stories:  0 created, 2 already there"),
+        "{again}"
+    );
+    assert!(
+        again.contains("comments: 0 created, 11 already there"),
+        "{again}"
+    );
+    assert!(again.contains("authors:  0 created"), "{again}");
+    assert_eq!(story(&*store, url).await, ferry);
+    assert_eq!(thread(&*store, ferry.id).await, t);
+
+    // Another base address makes other stories: the key is the page's full address.
+    let moved = ok(import(
+        db,
+        &[
+            "commento",
+            &file,
+            "--site",
+            "harbour",
+            "--base-url",
+            "https://mirror.example/",
+        ],
+    ));
+    assert!(moved.contains("stories:  2 created"), "{moved}");
+    story(&*store, "https://mirror.example/2025/ferry-vote").await;
+}
+
+fn gzip_to(path: &Path, data: &[u8]) {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(data).unwrap();
+    std::fs::write(path, enc.finish().unwrap()).unwrap();
+}
+
+async fn comentario_export_imports_pages_flags_and_gzip(db: &Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("comentario.json.gz");
+    gzip_to(&gz, &std::fs::read(fixture("comentario.json")).unwrap());
+    let gz = gz.to_str().unwrap();
+    let out = ok(import(db, &["comentario", gz, "--site", "harbour"]));
+    assert!(
+        out.contains("stories:  1 created, 0 already there"),
+        "{out}"
+    );
+    assert!(
+        out.contains("comments: 10 created, 0 already there"),
+        "{out}"
+    );
+    assert!(
+        out.contains("7 published, 2 pending, 0 rejected as spam, 1 tombstones; 1 featured"),
+        "{out}"
+    );
+    assert!(out.contains("authors:  3 created"), "{out}");
+    assert!(out.contains("comment k7 answers k999"), "{out}");
+    assert!(out.contains("no comments"), "{out}");
+    assert!(out.contains("post k12: its thread"), "{out}");
+
+    let store = db.store().await;
+    // No --base-url: the origin of the first comment's url.
+    let url = "https://harbour.example:8443/2025/ferry-vote";
+    let ferry = story(&*store, url).await;
+    assert_eq!(
+        ferry.fields.headline,
+        "Ferry vote: the council keeps the crossing"
+    );
+    assert!(ferry.fields.is_closed, "isReadonly closes the story");
+    assert_eq!(ferry.fields.published_at, 1_741_078_800_000);
+    let t = thread(&*store, ferry.id).await;
+    let top = "Top **one**, pinned by the editors.";
+    let reply = "Reply — ünïcödé 🚢";
+    assert_eq!(
+        shape(&t)[..5],
+        [
+            (top.into(), 0, None),
+            (reply.into(), 1, Some(top.into())),
+            ("Third level.".into(), 2, Some(reply.into())),
+            ("".into(), 0, None),
+            ("Answering a deleted comment.".into(), 1, Some("".into())),
+        ]
+    );
+    assert!(t[0].featured && !t[1].featured);
+    assert_eq!(t[0].author_name.as_deref(), Some("Una Harbour"));
+    assert_eq!(t[1].author_name.as_deref(), Some("Tom Ó Briain"));
+    assert_eq!(t[2].author_name.as_deref(), Some("Anonymous"));
+    let every = all_comments(&*store, &ferry).await;
+    let status_of = |body: &str| {
+        every
+            .iter()
+            .find(|c| c.body_src.contains(body))
+            .map(|c| c.status)
+    };
+    assert_eq!(
+        status_of("Waiting for a moderator"),
+        Some(CommentStatus::Pending)
+    );
+    assert_eq!(status_of("Rejected once"), Some(CommentStatus::Pending));
+    let only_html = every.iter().find(|c| c.body_src == "Only *HTML*").unwrap();
+    assert_eq!(only_html.body_html, "<p>Only <em>HTML</em></p>\n");
+
+    // The same export, plain: nothing new.
+    let again = ok(import(
+        db,
+        &[
+            "comentario",
+            &fixture("comentario.json"),
+            "--site",
+            "harbour",
+        ],
+    ));
+    assert!(
+        again.contains("comments: 0 created, 10 already there"),
+        "{again}"
+    );
+    assert_eq!(thread(&*store, ferry.id).await, t);
+}
+
+async fn json_dry_runs_and_broken_files_write_nothing(db: &Db) {
+    let out = ok(import(
+        db,
+        &[
+            "commento",
+            &fixture("commento.json"),
+            "--site",
+            "harbour",
+            "--dry-run",
+        ],
+    ));
+    assert!(out.contains("dry run: nothing was written"), "{out}");
+    assert!(
+        out.contains(
+            "comments: 11 (8 published, 1 pending, 1 rejected as spam, 1 tombstones; 0 featured)"
+        ),
+        "{out}"
+    );
+    let out = ok(import(
+        db,
+        &[
+            "comentario",
+            &fixture("comentario.json"),
+            "--site",
+            "harbour",
+            "--dry-run",
+        ],
+    ));
+    assert!(out.contains("stories:  1"), "{out}");
+    assert!(out.contains("authors:  3"), "{out}");
+    nothing_imported(db).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    // Broken near the end, after every comment: nothing at all is written.
+    let good = std::fs::read_to_string(fixture("commento.json")).unwrap();
+    let broken = good.replacen(
+        "\"isModerator\": false\n    }\n  ]",
+        "\"isModerator\": false\n    },\n  ]",
+        1,
+    );
+    assert_ne!(broken, good);
+    let file = dir.path().join("broken.json");
+    std::fs::write(&file, &broken).unwrap();
+    let line = broken.lines().position(|l| l == "  ]").unwrap() + 1;
+    let out = import(
+        db,
+        &["commento", file.to_str().unwrap(), "--site", "harbour"],
+    );
+    assert!(!out.status.success());
+    let err = text(&out);
+    assert!(err.contains(&format!("line {line}: column 3:")), "{err}");
+    assert!(err.contains("nothing was imported"), "{err}");
+    nothing_imported(db).await;
+
+    std::fs::write(&file, good.replacen("\"version\": 1", "\"version\": 2", 1)).unwrap();
+    let out = import(
+        db,
+        &["commento", file.to_str().unwrap(), "--site", "harbour"],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("version 2 is not supported"),
+        "{}",
+        text(&out)
+    );
+
+    // A Commento file given as Comentario: its version says so.
+    let out = import(
+        db,
+        &["comentario", &fixture("commento.json"), "--site", "harbour"],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("Comentario export version 1 is not supported"),
+        "{}",
+        text(&out)
+    );
+
+    // Truncated gzip.
+    let gz = dir.path().join("cut.json.gz");
+    gzip_to(
+        &gz,
+        std::fs::read(fixture("comentario.json"))
+            .unwrap()
+            .as_slice(),
+    );
+    let bytes = std::fs::read(&gz).unwrap();
+    std::fs::write(&gz, &bytes[..bytes.len() - 40]).unwrap();
+    let out = import(
+        db,
+        &["comentario", gz.to_str().unwrap(), "--site", "harbour"],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("nothing was imported"),
+        "{}",
+        text(&out)
+    );
+
+    // No comment url and no --base-url.
+    std::fs::write(
+        &file,
+        r#"{"version": 3, "pages": [{"id": "p1", "path": "/a"}], "comments": [{"id": "c1", "pageId": "p1", "markdown": "Hi"}]}"#,
+    )
+    .unwrap();
+    let out = import(
+        db,
+        &["comentario", file.to_str().unwrap(), "--site", "harbour"],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("give it with --base-url"),
+        "{}",
+        text(&out)
+    );
+    nothing_imported(db).await;
+    let out = ok(import(
+        db,
+        &[
+            "comentario",
+            file.to_str().unwrap(),
+            "--site",
+            "harbour",
+            "--base-url",
+            "https://news.example",
+        ],
+    ));
+    assert!(out.contains("comments: 1 created"), "{out}");
+    let store = db.store().await;
+    assert_eq!(
+        story(&*store, "https://news.example/a").await.comment_count,
+        1
+    );
+}
+
+async fn real_world_remark42_commento(db: &Db) {
+    let Some(file) = real_world("remark42-commento-export.json") else {
+        return;
+    };
+    let out = ok(import(db, &["commento", &file, "--site", "harbour"]));
+    assert!(out.contains("stories:  2 created"), "{out}");
+    assert!(out.contains("comments: 3 created"), "{out}");
+    assert!(out.contains("authors:  3 created"), "{out}");
+    let store = db.store().await;
+    let one = story(&*store, "https://example.com/blog/post/1").await;
+    assert_eq!(one.fields.headline, "https://example.com/blog/post/1");
+    assert_eq!(one.comment_count, 2);
+    let t = thread(&*store, one.id).await;
+    assert_eq!(
+        shape(&t),
+        [
+            ("Example 2 comment created by user.".into(), 0, None),
+            (
+                "Great reply!".into(),
+                1,
+                Some("Example 2 comment created by user.".into())
+            ),
+        ]
+    );
+    assert_eq!(t[0].author_name.as_deref(), Some("User5276"));
+    assert_eq!(t[1].author_name.as_deref(), Some("Saturnin Uf"));
+    assert_eq!(t[0].reply_count, 1);
+    assert_eq!(t[1].created_at, 1_620_747_781_852);
+    let two = story(&*store, "https://example.com/blog/post/2").await;
+    let t2 = thread(&*store, two.id).await;
+    assert_eq!(t2.len(), 1);
+    assert_eq!(t2[0].author_name.as_deref(), Some("Anonymous"));
+    assert_eq!(t2[0].body_html, "<p>Example comment created by user.</p>\n");
+    let again = ok(import(db, &["commento", &file, "--site", "harbour"]));
+    assert!(
+        again.contains("stories:  0 created, 2 already there"),
+        "{again}"
+    );
+    assert!(
+        again.contains("comments: 0 created, 3 already there"),
+        "{again}"
+    );
+    assert_eq!(thread(&*store, one.id).await, t);
+}
+
+async fn real_world_comentario_v3_gzip(db: &Db) {
+    let Some(file) = real_world("comentario-export-v3-single.json.gz") else {
+        return;
+    };
+    let out = ok(import(
+        db,
+        &["comentario", &file, "--site", "harbour", "--dry-run"],
+    ));
+    assert!(out.contains("comments: 1 (1 published"), "{out}");
+    nothing_imported(db).await;
+    let out = ok(import(db, &["comentario", &file, "--site", "harbour"]));
+    assert!(out.contains("stories:  1 created"), "{out}");
+    assert!(out.contains("comments: 1 created"), "{out}");
+    let store = db.store().await;
+    // The first comment's url is http://localhost:8000/#comentario-...; the page is "/".
+    let home = story(&*store, "http://localhost:8000/").await;
+    assert_eq!(home.fields.headline, "Home");
+    assert!(!home.fields.is_closed);
+    let t = thread(&*store, home.id).await;
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].body_src, "Yay, imported");
+    assert_eq!(t[0].author_name.as_deref(), Some("Bugs Bunny"));
+    assert_eq!(t[0].created_at, 1_699_992_912_000);
+    let again = ok(import(db, &["comentario", &file, "--site", "harbour"]));
+    assert!(
+        again.contains("comments: 0 created, 1 already there"),
+        "{again}"
+    );
 }
