@@ -444,11 +444,10 @@ async fn import_stream(
                 batch.push(r);
             }
         };
+        // A dry run drops each batch too: its memory stays bounded like an import's.
         let send = |batch: &mut Vec<ImportRecord>| -> bool {
-            dry_run
-                || tx
-                    .blocking_send(ImportMessage::Records(std::mem::take(batch)))
-                    .is_ok()
+            let records = std::mem::take(batch);
+            dry_run || tx.blocking_send(ImportMessage::Records(records)).is_ok()
         };
         for item in input {
             match item {
