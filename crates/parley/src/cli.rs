@@ -55,7 +55,7 @@ enum Command {
     /// Publish stories from Markdown files with front matter (see docs/PUBLISHING.md).
     #[command(subcommand)]
     Story(crate::story_cmd::StoryCommand),
-    /// Import conversations from Disqus, WordPress or a news page's text.
+    /// Import conversations from Disqus, WordPress, Commento, Comentario or a news page's text.
     #[command(subcommand)]
     Import(crate::import_cmd::ImportCommand),
     /// Write the whole database to a backup file (see docs/BACKUP.md); restore it with
