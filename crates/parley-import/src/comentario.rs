@@ -6,13 +6,13 @@
 //! for the comments. Pages become stories (keyed by page id) at `base + path`.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 
 use serde::Deserialize;
 use serde::de::{Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::commento::{anonymous, author, markdown_or_html};
-use crate::json::{Each, JsonItems, Sink, Walk, join, non_empty, origin, skip, walk};
+use crate::json::{Each, JsonItems, Sink, Walk, join, non_empty, origin, skip, skip_bom, walk};
 use crate::xml::rfc3339_ms;
 use crate::{ParseError, Skip, SourceAuthor, SourceItem, SourcePost, SourceStatus, SourceThread};
 
@@ -33,9 +33,10 @@ impl ComentarioReader {
         R: BufRead + 'static,
     {
         ComentarioReader(JsonItems::spawn("comentario-reader", move |sink| {
-            let mut reopen = || -> Result<Box<dyn Read>, ParseError> {
+            let mut reopen = || -> Result<Box<dyn BufRead>, ParseError> {
                 open()
                     .and_then(gunzip)
+                    .and_then(skip_bom)
                     .map_err(|e| ParseError::new(0, format!("reading the file: {e}")))
             };
             let mut first = First::default();
@@ -87,7 +88,7 @@ impl Iterator for ComentarioReader {
 }
 
 /// Gzip (by its magic bytes) decompressed as it is read; anything else as it is.
-fn gunzip<R: BufRead + 'static>(mut input: R) -> std::io::Result<Box<dyn Read>> {
+fn gunzip<R: BufRead + 'static>(mut input: R) -> std::io::Result<Box<dyn BufRead>> {
     let gz = input.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     if gz {
         Ok(Box::new(BufReader::new(

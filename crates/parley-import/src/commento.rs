@@ -11,7 +11,7 @@ use std::io::BufRead;
 use serde::Deserialize;
 use serde::de::{Error as _, MapAccess};
 
-use crate::json::{Each, JsonItems, Sink, Walk, join, non_empty, skip, walk};
+use crate::json::{Each, JsonItems, Sink, Walk, join, non_empty, skip, skip_bom, walk};
 use crate::xml::rfc3339_ms;
 use crate::{ParseError, Skip, SourceAuthor, SourceItem, SourcePost, SourceStatus, SourceThread};
 
@@ -29,8 +29,11 @@ impl CommentoReader {
         R: BufRead,
     {
         CommentoReader(JsonItems::spawn("commento-reader", move |sink| {
-            let mut reopen =
-                || open().map_err(|e| ParseError::new(0, format!("reading the file: {e}")));
+            let mut reopen = || {
+                open()
+                    .and_then(skip_bom)
+                    .map_err(|e| ParseError::new(0, format!("reading the file: {e}")))
+            };
             let mut first = Commenters::default();
             walk(reopen()?, "Commento", &mut first)?;
             // Another version was refused where the first walk met it.
@@ -434,6 +437,12 @@ mod tests {
                 .message
                 .contains("trailing")
         );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let items = read("\u{feff}{\"version\": 1, \"comments\": [{\"commentHex\": \"a\", \"url\": \"/x\", \"domain\": \"d.example\", \"markdown\": \"Hi\"}]}", None).unwrap();
+        assert_eq!(items.len(), 2, "{items:?}");
     }
 
     #[test]

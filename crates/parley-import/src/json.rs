@@ -318,6 +318,14 @@ impl Sink {
     }
 }
 
+/// The input past a UTF-8 byte order mark, if it starts with one (serde_json refuses it).
+pub(crate) fn skip_bom<R: std::io::BufRead>(mut input: R) -> std::io::Result<R> {
+    if input.fill_buf()?.starts_with(&[0xef, 0xbb, 0xbf]) {
+        input.consume(3);
+    }
+    Ok(input)
+}
+
 /// `scheme://host[:port]` of an absolute URL.
 pub(crate) fn origin(url: &str) -> Option<&str> {
     let (scheme, rest) = url.split_once("://")?;
