@@ -464,8 +464,33 @@ mod tests {
 
     #[test]
     fn stopping_early_ends_the_thread() {
-        let mut r = CommentoReader::new(|| Ok(std::io::Cursor::new(FIXTURE.as_bytes())), None);
-        assert!(r.next().is_some());
+        let mut json = String::from("{\"version\": 1, \"comments\": [");
+        for i in 0..2000 {
+            if i > 0 {
+                json.push(',');
+            }
+            json.push_str(&format!(
+                "{{\"commentHex\": \"h{i}\", \"domain\": \"d.example\", \"url\": \"/a\", \"markdown\": \"x\"}}"
+            ));
+        }
+        json.push_str("]}");
+        let bytes = std::sync::Arc::new(json.into_bytes());
+        let held = bytes.clone();
+        let mut r = CommentoReader::new(
+            move || Ok(std::io::Cursor::new(held.as_slice().to_vec())),
+            None,
+        );
+        assert!(matches!(r.next(), Some(Ok(SourceItem::Thread(_)))));
+        // The reader is blocked on a full queue; dropping the iterator lets it end, and
+        // with it the opener that holds the other reference.
         drop(r);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::sync::Arc::strong_count(&bytes) > 1 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the reader thread kept running"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 }

@@ -85,6 +85,11 @@ impl Sink {
     pub(crate) fn stopped(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
     }
+
+    /// Set when the consumer is gone: [`Each`] checks it between elements.
+    pub(crate) fn stop_flag(&self) -> &AtomicBool {
+        &self.stop
+    }
 }
 
 /// One top-level walk over an export: `field` reads the value of each of the top
@@ -236,7 +241,7 @@ pub(crate) fn skip<'de, A: MapAccess<'de>>(map: &mut A) -> Result<(), A::Error> 
 }
 
 /// The items of a reader thread, in order; ends after the first error.
-pub struct JsonItems {
+pub(crate) struct JsonItems {
     rx: Receiver<Result<SourceItem, ParseError>>,
     thread: Option<JoinHandle<()>>,
     stop: Arc<AtomicBool>,
@@ -309,12 +314,6 @@ impl Drop for JsonItems {
     fn drop(&mut self) {
         // A reader in its first walk sends nothing, so it would not notice otherwise.
         self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-impl Sink {
-    pub(crate) fn stop_flag(&self) -> &AtomicBool {
-        &self.stop
     }
 }
 
