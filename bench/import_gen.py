@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Writes a synthetic Disqus export for the import benchmark (standard library only).
+"""Writes a synthetic Disqus export (or the same conversation as a Commento JSON
+export) for the import benchmark (standard library only).
 
 Usage: import_gen.py OUT --posts N [--threads T] [--message-bytes M] [--seed S]
+                         [--format disqus|commento]
 
 Threads come first, then posts in time order. About half the posts reply to an
 earlier post of the same thread (so threads nest several levels deep), 2% are deleted
@@ -10,6 +12,7 @@ are HTML paragraphs of about M bytes; 5,000 authors, most with an email.
 """
 
 import argparse
+import json
 import random
 
 WORDS = ("harbour ferry council island vote timetable fares engine quay crossing "
@@ -36,7 +39,10 @@ def main():
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--message-bytes", type=int, default=200)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--format", choices=("disqus", "commento"), default="disqus")
     a = ap.parse_args()
+    if a.format == "commento":
+        return commento(a)
     rng = random.Random(a.seed)
     threads = a.threads or max(1, a.posts // 50)
     t0 = 1_600_000_000
@@ -75,6 +81,49 @@ def main():
               f'    <author>{email}<name>Reader {author}</name></author>\n'
               f'    <thread dsq:id="{t}"/>{parent}\n  </post>\n')
         w('</disqus>\n')
+
+
+def commento(a):
+    """The same kind of conversation as Commento's JSON export v1: comments (Markdown,
+    parentHex "root" or the parent's hex, state approved/unapproved/flagged, deleted),
+    then commenters."""
+    rng = random.Random(a.seed)
+    threads = a.threads or max(1, a.posts // 50)
+    t0 = 1_600_000_000
+    with open(a.out, "w", encoding="utf-8", buffering=1 << 20) as f:
+        w = f.write
+        w('{"version": 1, "comments": [\n')
+        recent = {}
+        for p in range(a.posts):
+            hex_id = f"{p + 1:064x}"
+            t = rng.randrange(threads) + 1
+            posts = recent.setdefault(t, [])
+            parent = "root"
+            if posts and rng.random() < 0.5:
+                parent = rng.choice(posts)
+            posts.append(hex_id)
+            if len(posts) > 40:
+                posts.pop(0)
+            r = rng.random()
+            state = "flagged" if 0.02 <= r < 0.04 else "unapproved" if 0.04 <= r < 0.05 else "approved"
+            author = rng.randrange(5000)
+            body = message(rng, a.message_bytes).replace("<p>", "").replace("</p>", "\n\n")
+            body = body.replace("<b>", "**").replace("</b>", "**")
+            comment = {
+                "commentHex": hex_id, "domain": "bench.example", "url": f"/{t}",
+                "commenterHex": f"{author:064x}", "markdown": body, "html": "",
+                "parentHex": parent, "score": 0, "state": state,
+                "creationDate": iso(t0 + p * 7), "direction": 0, "deleted": r < 0.02,
+            }
+            w(("," if p else "") + json.dumps(comment) + "\n")
+        w('], "commenters": [\n')
+        for author in range(5000):
+            c = {"commenterHex": f"{author:064x}", "name": f"Reader {author}",
+                 "email": f"reader{author}@bench.example" if author % 10 else "",
+                 "link": "", "photo": "", "provider": "commento",
+                 "joinDate": iso(t0), "isModerator": False}
+            w(("," if author else "") + json.dumps(c) + "\n")
+        w("]}\n")
 
 
 def iso(ts):

@@ -25,9 +25,13 @@ use crate::Backend;
 use crate::error::{StoreError, StoreResult};
 use crate::import::*;
 
-/// Comments per flush. Each statement carries all of a flush's rows in one JSON
-/// parameter, so this bounds memory (a few MB) and round trips, not parameter counts.
+/// Comments per flush, at most. Each statement carries all of a flush's rows in one
+/// JSON parameter, so this bounds round trips, not parameter counts.
 const FLUSH_ROWS: usize = 8000;
+/// Bytes of comment text per flush, at most: what a flush holds in memory is a few
+/// times this (the rows, their JSON, SQLite's copy and parse of it), so long comments
+/// make smaller flushes.
+const FLUSH_BYTES: usize = 4 << 20;
 /// Entries a cache holds before it is written back and emptied.
 const CACHE_LIMIT: usize = 100_000;
 
@@ -200,6 +204,8 @@ struct Run {
     pending_stories: Vec<ImportStory>,
     pending_story_keys: HashSet<String>,
     pending: Vec<ImportComment>,
+    /// The text `pending` holds.
+    pending_bytes: usize,
     /// SQLite: the next free comment id (the write lock is ours until the commit).
     next_id: Option<i64>,
     /// PostgreSQL: comments written when the tables are analysed next.
@@ -323,8 +329,9 @@ where
                         }
                     }
                     ImportRecord::Comment(c) => {
+                        run.pending_bytes += c.body_src.len() + c.body_html.len();
                         run.pending.push(c);
-                        if run.pending.len() >= FLUSH_ROWS {
+                        if run.pending.len() >= FLUSH_ROWS || run.pending_bytes >= FLUSH_BYTES {
                             Self::flush_comments(conn, &job, &mut run).await?;
                         }
                     }
@@ -827,6 +834,7 @@ where
             return Ok(());
         }
         let batch = std::mem::take(&mut run.pending);
+        run.pending_bytes = 0;
 
         // Already imported (a second run of the same file): leave them be.
         let started = Instant::now();
