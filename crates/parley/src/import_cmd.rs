@@ -96,18 +96,10 @@ pub async fn run(command: ImportCommand, database: &str, max_depth: Option<i64>)
         ImportCommand::Wordpress(args) => {
             import_stream(Source::Wordpress, args, None, database, max_depth).await
         }
-        ImportCommand::Commento(args) => {
-            import_stream(
-                Source::Commento,
-                args.common,
-                args.base_url,
-                database,
-                max_depth,
-            )
-            .await
+        ImportCommand::Commento(JsonArgs { common, base_url }) => {
+            import_stream(Source::Commento, common, base_url, database, max_depth).await
         }
-        ImportCommand::Comentario(args) => {
-            let JsonArgs { common, base_url } = args;
+        ImportCommand::Comentario(JsonArgs { common, base_url }) => {
             import_stream(Source::Comentario, common, base_url, database, max_depth).await
         }
         ImportCommand::Text(args) => import_text(args, database, max_depth).await,
