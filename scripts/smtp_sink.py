@@ -7,7 +7,7 @@
 
 Listens on 127.0.0.1 only. Each message becomes DIR/<ns>-<n>.eml (the raw bytes as
 received) with DIR/<ns>-<n>.json beside it (envelope sender and recipients, whether
-the session was encrypted, the user who authenticated). Both are written to a
+the session was encrypted, the user who authenticated, the client's port). Both are written to a
 temporary name and renamed, the .json first, so a reader never sees half a message.
 
 --auth USER:PASSWORD requires AUTH (PLAIN or LOGIN) before MAIL; with STARTTLS it is
@@ -64,6 +64,8 @@ class Sink:
             "auth_user": session.auth_data.login.decode("utf-8", "replace")
             if isinstance(session.auth_data, LoginPassword)
             else None,
+            # The client's port: messages over one connection share it.
+            "peer_port": session.peer[1] if session.peer else None,
         }
         content = envelope.original_content or envelope.content
         if isinstance(content, str):

@@ -139,6 +139,16 @@ mod sqlite {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn later_mail_reuses_the_open_connection() {
+        sink_and_run(
+            Backend::Sqlite,
+            SinkOptions::default(),
+            super::one_connection,
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn starttls_with_auth_reaches_a_server_with_a_private_ca() {
         let cert = TestCert::localhost();
         let options = SinkOptions::starttls(&cert).with_auth("courier@relay", "pa:ss w@rd");
@@ -193,6 +203,16 @@ mod postgres {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn only_the_sites_admin_sees_the_outbox() {
         sink_and_run(Backend::Postgres, SinkOptions::default(), super::admin_only).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn later_mail_reuses_the_open_connection() {
+        sink_and_run(
+            Backend::Postgres,
+            SinkOptions::default(),
+            super::one_connection,
+        )
+        .await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -281,6 +301,29 @@ async fn arrives(app: TestApp, sink: SmtpSink) {
     assert_eq!(row.attempts, 1);
     assert!(row.sent_at.is_some());
     assert_eq!(row.last_error, None);
+}
+
+/// Mail sent a round after other mail goes over the connection the first opened (the
+/// transport keeps a pool), not a new connection and TLS handshake per message.
+async fn one_connection(app: TestApp, sink: SmtpSink) {
+    let mut ports = Vec::new();
+    for n in 1..=3 {
+        app.store
+            .mail()
+            .enqueue_mail(mail(app.site_id, n))
+            .await
+            .unwrap();
+        let received = wait_ours(&sink, n).await;
+        let m = received
+            .iter()
+            .find(|m| m.to_address() == format!("reader{n}{DOMAIN}"))
+            .unwrap();
+        ports.push(m.peer_port.expect("the sink records the client's port"));
+    }
+    assert!(
+        ports.iter().all(|p| *p == ports[0]),
+        "one connection for all three: {ports:?}"
+    );
 }
 
 async fn down_then_back(backend: Backend) {

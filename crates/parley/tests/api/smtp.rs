@@ -138,6 +138,8 @@ pub struct ReceivedMail {
     pub tls: bool,
     /// The user who authenticated, if any.
     pub auth_user: Option<String>,
+    /// The client's port: the same for messages sent over one connection.
+    pub peer_port: Option<u64>,
 }
 
 impl ReceivedMail {
@@ -230,6 +232,7 @@ impl ReceivedMail {
             envelope_to: strings(&meta["rcpt_tos"]),
             tls: meta["tls"].as_bool().unwrap_or(false),
             auth_user: meta["auth_user"].as_str().map(str::to_owned),
+            peer_port: meta["peer_port"].as_u64(),
             raw,
         }
     }
