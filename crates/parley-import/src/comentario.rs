@@ -12,7 +12,9 @@ use serde::Deserialize;
 use serde::de::{Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::commento::{anonymous, author, markdown_or_html};
-use crate::json::{Each, JsonItems, Sink, Walk, join, non_empty, origin, skip, skip_bom, walk};
+use crate::json::{
+    Each, JsonItems, OneArray, Sink, Walk, join, non_empty, origin, skip, skip_bom, walk,
+};
 use crate::xml::rfc3339_ms;
 use crate::{ParseError, Skip, SourceAuthor, SourceItem, SourcePost, SourceStatus, SourceThread};
 
@@ -74,7 +76,9 @@ impl ComentarioReader {
                 sink,
                 authors: first.authors,
             };
-            walk(reopen()?, "Comentario", &mut second)
+            let mut comments =
+                OneArray::new("comments", sink, |line, c: Comment| second.comment(line, c));
+            walk(reopen()?, "Comentario", &mut comments)
         }))
     }
 }
@@ -284,26 +288,6 @@ impl Comments<'_> {
             featured: c.is_sticky.unwrap_or(false),
             line,
         }))
-    }
-}
-
-impl Walk for Comments<'_> {
-    fn field<'de, A: MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-        lines: &std::rc::Rc<std::cell::Cell<u64>>,
-    ) -> Result<(), A::Error> {
-        match key {
-            "comments" => {
-                let sink: &Sink = self.sink;
-                let stop = sink.stop_flag();
-                map.next_value_seed(Each::new(lines, Some(stop), |line, c: Comment| {
-                    self.comment(line, c)
-                }))
-            }
-            _ => skip(map),
-        }
     }
 }
 

@@ -11,7 +11,7 @@ use std::io::BufRead;
 use serde::Deserialize;
 use serde::de::{Error as _, MapAccess};
 
-use crate::json::{Each, JsonItems, Sink, Walk, join, non_empty, skip, skip_bom, walk};
+use crate::json::{Each, JsonItems, OneArray, Sink, Walk, join, non_empty, skip, skip_bom, walk};
 use crate::xml::rfc3339_ms;
 use crate::{ParseError, Skip, SourceAuthor, SourceItem, SourcePost, SourceStatus, SourceThread};
 
@@ -49,7 +49,9 @@ impl CommentoReader {
                 base_url: base_url.map(|b| b.trim().trim_end_matches('/').to_owned()),
                 seen: HashSet::new(),
             };
-            walk(reopen()?, "Commento", &mut second)
+            let mut comments =
+                OneArray::new("comments", sink, |line, c: Comment| second.comment(line, c));
+            walk(reopen()?, "Commento", &mut comments)
         }))
     }
 }
@@ -229,26 +231,6 @@ pub(crate) fn markdown_or_html(
         (Some(md), _) if !md.trim().is_empty() => md,
         (_, Some(html)) if !html.trim().is_empty() => crate::body::to_markdown(&html),
         _ => String::new(),
-    }
-}
-
-impl Walk for Comments<'_> {
-    fn field<'de, A: MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-        lines: &std::rc::Rc<std::cell::Cell<u64>>,
-    ) -> Result<(), A::Error> {
-        match key {
-            "comments" => {
-                let sink: &Sink = self.sink;
-                let stop = sink.stop_flag();
-                map.next_value_seed(Each::new(lines, Some(stop), |line, c: Comment| {
-                    self.comment(line, c)
-                }))
-            }
-            _ => skip(map),
-        }
     }
 }
 

@@ -18,6 +18,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{
     DeserializeSeed, Deserializer as _, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor,
@@ -231,6 +232,42 @@ impl<'de, T: Deserialize<'de>, F: FnMut(u64, T) -> Result<(), String>> Visitor<'
                 Some((line, value)) => (self.f)(line, value).map_err(A::Error::custom)?,
                 None => return Ok(()),
             }
+        }
+    }
+}
+
+/// A walk that reads one array of the top object an element at a time (with `f`, as
+/// [`Each`] does, stopping when the sink's consumer is gone) and skips every other key:
+/// the JSON readers' walk over their comments.
+pub(crate) struct OneArray<'a, T, F> {
+    key: &'static str,
+    stop: &'a AtomicBool,
+    f: F,
+    _t: PhantomData<T>,
+}
+
+impl<'a, T, F> OneArray<'a, T, F> {
+    pub(crate) fn new(key: &'static str, sink: &'a Sink, f: F) -> Self {
+        OneArray {
+            key,
+            stop: sink.stop_flag(),
+            f,
+            _t: PhantomData,
+        }
+    }
+}
+
+impl<T: DeserializeOwned, F: FnMut(u64, T) -> Result<(), String>> Walk for OneArray<'_, T, F> {
+    fn field<'de, A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+        lines: &Rc<Cell<u64>>,
+    ) -> Result<(), A::Error> {
+        if key == self.key {
+            map.next_value_seed(Each::<T, _>::new(lines, Some(self.stop), &mut self.f))
+        } else {
+            skip(map)
         }
     }
 }
