@@ -257,6 +257,18 @@ where
               AND next_attempt_at <= $2 AND claimed_until <= $2 \
               ORDER BY next_attempt_at, id LIMIT $3{lock}) RETURNING id"
         );
+        // Every node polls every second and the outbox is mostly empty: a read answers
+        // "nothing due" without taking the writer.
+        let due = sqlx::query_as::<DB, (i64,)>(
+            "SELECT id FROM mail_outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
+             AND claimed_until <= $1 LIMIT 1",
+        )
+        .bind(now)
+        .fetch_optional(&self.reads)
+        .await?;
+        if due.is_none() {
+            return Ok(Vec::new());
+        }
         let until = now.saturating_add(lease_ms.max(1));
         let limit = limit.clamp(0, 1000);
         self.write(move |conn| {
