@@ -216,7 +216,18 @@ pub fn parse_from(raw: &str) -> Result<Mailbox, MailSetupError> {
         .map_err(|_| MailSetupError::From(raw.to_owned()))
 }
 
-/// The SMTP client for these settings (it opens connections only when sending).
+/// Checks what building the client for these settings would (the TLS set-up and its CA
+/// file) without building it: the client keeps a pool of connections, and that needs
+/// a running Tokio runtime.
+pub fn check_transport(s: &SmtpSettings) -> Result<(), MailSetupError> {
+    match s.tls {
+        SmtpTls::None => Ok(()),
+        SmtpTls::StartTls | SmtpTls::Tls => tls_parameters(s).map(|_| ()),
+    }
+}
+
+/// The SMTP client for these settings. It opens connections only when sending and keeps
+/// them for later mail (a pool, which spawns a task: call it inside a Tokio runtime).
 pub fn transport(s: &SmtpSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailSetupError> {
     let tls = match s.tls {
         SmtpTls::None => Tls::None,

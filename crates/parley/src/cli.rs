@@ -538,7 +538,7 @@ pub(crate) fn mail_settings(
     from: Option<String>,
     ca_cert: Option<PathBuf>,
 ) -> Result<(Option<parley_web::mail::SmtpSettings>, Option<String>)> {
-    use parley_web::mail::{parse_from, parse_smtp_url, transport};
+    use parley_web::mail::{check_transport, parse_from, parse_smtp_url};
     if let Some(from) = &from {
         parse_from(from)?;
     }
@@ -559,7 +559,7 @@ pub(crate) fn mail_settings(
     if smtp.ca_cert.is_some() && smtp.tls == parley_web::mail::SmtpTls::None {
         bail!("--smtp-ca-cert is for TLS, but the SMTP URL says tls=none");
     }
-    transport(&smtp)?;
+    check_transport(&smtp)?;
     Ok((Some(smtp), from))
 }
 
