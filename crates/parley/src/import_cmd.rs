@@ -294,9 +294,9 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// The file from its start; `read` goes on counting from where it is (see [`items`]).
 fn open_input(path: &Path, read: &Arc<AtomicU64>) -> std::io::Result<BufReader<Counting<File>>> {
     let file = File::open(path)?;
-    read.store(0, Ordering::Relaxed);
     Ok(BufReader::with_capacity(
         256 * 1024,
         Counting {
@@ -308,9 +308,18 @@ fn open_input(path: &Path, read: &Arc<AtomicU64>) -> std::io::Result<BufReader<C
 
 type Items = Box<dyn Iterator<Item = Result<SourceItem, ParseError>> + Send>;
 
-/// A reader over the file from its start. The XML readers read it once; the JSON
-/// readers walk it twice (commenters and pages, then comments), so they are given a
-/// way to open it again.
+/// How many times one pass reads the file: the XML readers read it once; the JSON
+/// readers walk it twice (commenters and pages, then comments).
+fn walks(source: Source) -> u64 {
+    match source {
+        Source::Commento | Source::Comentario => 2,
+        Source::Disqus | Source::Wordpress | Source::Text => 1,
+    }
+}
+
+/// A reader over the file from its start, for one pass: the byte count behind the
+/// progress bar starts again at 0 and runs to `walks(source)` times the file's size.
+/// The JSON readers are given a way to open the file again.
 fn items(
     source: Source,
     path: &Path,
@@ -321,6 +330,7 @@ fn items(
         let (path, read) = (path.to_owned(), read.clone());
         move || open_input(&path, &read)
     };
+    read.store(0, Ordering::Relaxed);
     let base_url = base_url.map(str::to_owned);
     let open = || open_input(path, read).with_context(|| format!("opening {}", path.display()));
     Ok(match source {
@@ -367,7 +377,7 @@ async fn import_stream(
         .with_context(|| format!("opening {}", path.display()))?
         .len();
     let read = Arc::new(AtomicU64::new(0));
-    let bar = progress(total, read.clone());
+    let bar = progress(total.saturating_mul(walks(source)), read.clone());
     let now = parley_web::now_ms();
 
     // Pass 1: the whole file parses, or nothing happens.
