@@ -9,11 +9,11 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 
 use serde::Deserialize;
-use serde::de::{Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::commento::{anonymous, author, markdown_or_html};
 use crate::json::{
-    Each, JsonItems, OneArray, Sink, Walk, join, non_empty, origin, skip, skip_bom, walk,
+    Each, JsonItems, OneArray, Sink, Walk, anonymous, author, join, markdown_or_html, non_empty,
+    origin, skip, skip_bom, version, walk,
 };
 use crate::xml::rfc3339_ms;
 use crate::{ParseError, Skip, SourceAuthor, SourceItem, SourcePost, SourceStatus, SourceThread};
@@ -204,13 +204,7 @@ impl Walk for First {
     ) -> Result<(), A::Error> {
         match key {
             "version" => {
-                let v: u64 = map.next_value()?;
-                if v != VERSION {
-                    return Err(A::Error::custom(format!(
-                        "Comentario export version {v} is not supported (this reads version {VERSION})"
-                    )));
-                }
-                self.version = Some(v);
+                self.version = Some(version(map, "Comentario", VERSION)?);
                 Ok(())
             }
             "pages" => {

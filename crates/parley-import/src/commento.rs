@@ -9,9 +9,12 @@ use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 
 use serde::Deserialize;
-use serde::de::{Error as _, MapAccess};
+use serde::de::MapAccess;
 
-use crate::json::{Each, JsonItems, OneArray, Sink, Walk, join, non_empty, skip, skip_bom, walk};
+use crate::json::{
+    Each, JsonItems, OneArray, Sink, Walk, anonymous, author, join, markdown_or_html, non_empty,
+    skip, skip_bom, version, walk,
+};
 use crate::xml::rfc3339_ms;
 use crate::{ParseError, Skip, SourceAuthor, SourceItem, SourcePost, SourceStatus, SourceThread};
 
@@ -103,13 +106,7 @@ impl Walk for Commenters {
     ) -> Result<(), A::Error> {
         match key {
             "version" => {
-                let v: u64 = map.next_value()?;
-                if v != VERSION {
-                    return Err(A::Error::custom(format!(
-                        "Commento export version {v} is not supported (this reads version {VERSION})"
-                    )));
-                }
-                self.version = Some(v);
+                self.version = Some(version(map, "Commento", VERSION)?);
                 Ok(())
             }
             "commenters" => {
@@ -124,24 +121,6 @@ impl Walk for Commenters {
             _ => skip(map),
         }
     }
-}
-
-/// An author from the export's fields; "Anonymous" without email when there is no
-/// name.
-pub(crate) fn author(
-    name: Option<String>,
-    email: Option<String>,
-    id: Option<String>,
-) -> SourceAuthor {
-    SourceAuthor {
-        name: non_empty(name).unwrap_or_else(|| "Anonymous".to_owned()),
-        email: non_empty(email).map(|e| e.to_lowercase()),
-        username: id,
-    }
-}
-
-pub(crate) fn anonymous() -> SourceAuthor {
-    author(None, None, None)
 }
 
 /// Second walk: the comments, each with its story the first time that story is met.
@@ -213,24 +192,6 @@ impl Comments<'_> {
             featured: false,
             line,
         }))
-    }
-}
-
-/// The comment's Markdown (what both systems edit and keep); its HTML, turned into
-/// Markdown by the same sanitising path as [`crate::body::from_html`], only when the
-/// Markdown is empty. Nothing for a deleted comment: its body is never kept.
-pub(crate) fn markdown_or_html(
-    status: SourceStatus,
-    markdown: Option<String>,
-    html: Option<String>,
-) -> String {
-    if status == SourceStatus::Deleted {
-        return String::new();
-    }
-    match (markdown, html) {
-        (Some(md), _) if !md.trim().is_empty() => md,
-        (_, Some(html)) if !html.trim().is_empty() => crate::body::to_markdown(&html),
-        _ => String::new(),
     }
 }
 

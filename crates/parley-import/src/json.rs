@@ -24,7 +24,7 @@ use serde::de::{
     DeserializeSeed, Deserializer as _, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor,
 };
 
-use crate::{ParseError, SourceItem};
+use crate::{ParseError, SourceAuthor, SourceItem, SourceStatus};
 
 /// Items the reader thread may be ahead of its consumer.
 const AHEAD: usize = 256;
@@ -269,6 +269,57 @@ impl<T: DeserializeOwned, F: FnMut(u64, T) -> Result<(), String>> Walk for OneAr
         } else {
             skip(map)
         }
+    }
+}
+
+/// The top object's `version`, when it is the one this reader knows.
+pub(crate) fn version<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    format: &str,
+    supported: u64,
+) -> Result<u64, A::Error> {
+    let v: u64 = map.next_value()?;
+    if v != supported {
+        return Err(A::Error::custom(format!(
+            "{format} export version {v} is not supported (this reads version {supported})"
+        )));
+    }
+    Ok(v)
+}
+
+/// An author from the export's fields; "Anonymous" without email when there is no
+/// name.
+pub(crate) fn author(
+    name: Option<String>,
+    email: Option<String>,
+    id: Option<String>,
+) -> SourceAuthor {
+    SourceAuthor {
+        name: non_empty(name).unwrap_or_else(|| "Anonymous".to_owned()),
+        email: non_empty(email).map(|e| e.to_lowercase()),
+        username: id,
+    }
+}
+
+pub(crate) fn anonymous() -> SourceAuthor {
+    author(None, None, None)
+}
+
+/// The comment's Markdown (what both systems edit and keep); its HTML, turned into
+/// Markdown by the same sanitising path as [`crate::body::from_html`], only when the
+/// Markdown is empty. Nothing for a deleted comment: its body is never kept.
+pub(crate) fn markdown_or_html(
+    status: SourceStatus,
+    markdown: Option<String>,
+    html: Option<String>,
+) -> String {
+    if status == SourceStatus::Deleted {
+        return String::new();
+    }
+    match (markdown, html) {
+        (Some(md), _) if !md.trim().is_empty() => md,
+        (_, Some(html)) if !html.trim().is_empty() => crate::body::to_markdown(&html),
+        _ => String::new(),
     }
 }
 
