@@ -43,9 +43,7 @@ def main():
     a = ap.parse_args()
     if a.format == "commento":
         return commento(a)
-    rng = random.Random(a.seed)
     threads = a.threads or max(1, a.posts // 50)
-    t0 = 1_600_000_000
     with open(a.out, "w", encoding="utf-8", buffering=1 << 20) as f:
         w = f.write
         w('<?xml version="1.0" encoding="utf-8"?>\n')
@@ -56,64 +54,62 @@ def main():
               f'    <link>https://bench.example/{t + 1}</link>\n'
               f'    <title>Story number {t + 1}</title>\n'
               f'    <createdAt>2020-09-13T12:00:00Z</createdAt>\n  </thread>\n')
-        recent = {}  # thread -> recent post ids
-        for p in range(a.posts):
-            pid = 1_000_000 + p
-            t = rng.randrange(threads) + 1
-            posts = recent.setdefault(t, [])
-            parent = ""
-            if posts and rng.random() < 0.5:
-                parent = f'\n    <parent dsq:id="{rng.choice(posts)}"/>'
-            posts.append(pid)
-            if len(posts) > 40:
-                posts.pop(0)
-            r = rng.random()
+        for p, t, parent, r, author, html in conversation(a, threads):
+            parent = "" if parent is None else f'\n    <parent dsq:id="{1_000_000 + parent}"/>'
             deleted = "true" if r < 0.02 else "false"
             spam = "true" if 0.02 <= r < 0.04 else "false"
             approved = "" if not (0.04 <= r < 0.05) else "\n    <isApproved>false</isApproved>"
-            author = rng.randrange(5000)
             email = f"<email>reader{author}@bench.example</email>" if author % 10 else ""
-            ts = t0 + p * 7
-            w(f'  <post dsq:id="{pid}">\n    <id/>\n'
-              f'    <message><![CDATA[{message(rng, a.message_bytes)}]]></message>\n'
-              f'    <createdAt>{iso(ts)}</createdAt>\n'
+            w(f'  <post dsq:id="{1_000_000 + p}">\n    <id/>\n'
+              f'    <message><![CDATA[{html}]]></message>\n'
+              f'    <createdAt>{iso(T0 + p * 7)}</createdAt>\n'
               f'    <isDeleted>{deleted}</isDeleted>\n    <isSpam>{spam}</isSpam>{approved}\n'
               f'    <author>{email}<name>Reader {author}</name></author>\n'
               f'    <thread dsq:id="{t}"/>{parent}\n  </post>\n')
         w('</disqus>\n')
 
 
+T0 = 1_600_000_000
+
+
+def conversation(a, threads):
+    """The posts, the same whatever the format: (index, thread, the index of the post it
+    replies to or None, a roll in [0, 1) for its status, author number, HTML message).
+    About half reply to one of the last 40 posts of their thread."""
+    rng = random.Random(a.seed)
+    recent = {}  # thread -> indexes of its recent posts
+    for p in range(a.posts):
+        t = rng.randrange(threads) + 1
+        posts = recent.setdefault(t, [])
+        parent = None
+        if posts and rng.random() < 0.5:
+            parent = rng.choice(posts)
+        posts.append(p)
+        if len(posts) > 40:
+            posts.pop(0)
+        r = rng.random()
+        author = rng.randrange(5000)
+        yield p, t, parent, r, author, message(rng, a.message_bytes)
+
+
 def commento(a):
     """The same kind of conversation as Commento's JSON export v1: comments (Markdown,
     parentHex "root" or the parent's hex, state approved/unapproved/flagged, deleted),
     then commenters."""
-    rng = random.Random(a.seed)
     threads = a.threads or max(1, a.posts // 50)
-    t0 = 1_600_000_000
     with open(a.out, "w", encoding="utf-8", buffering=1 << 20) as f:
         w = f.write
         w('{"version": 1, "comments": [\n')
-        recent = {}
-        for p in range(a.posts):
-            hex_id = f"{p + 1:064x}"
-            t = rng.randrange(threads) + 1
-            posts = recent.setdefault(t, [])
-            parent = "root"
-            if posts and rng.random() < 0.5:
-                parent = rng.choice(posts)
-            posts.append(hex_id)
-            if len(posts) > 40:
-                posts.pop(0)
-            r = rng.random()
+        for p, t, parent, r, author, html in conversation(a, threads):
             state = "flagged" if 0.02 <= r < 0.04 else "unapproved" if 0.04 <= r < 0.05 else "approved"
-            author = rng.randrange(5000)
-            body = message(rng, a.message_bytes).replace("<p>", "").replace("</p>", "\n\n")
+            body = html.replace("<p>", "").replace("</p>", "\n\n")
             body = body.replace("<b>", "**").replace("</b>", "**")
             comment = {
-                "commentHex": hex_id, "domain": "bench.example", "url": f"/{t}",
+                "commentHex": f"{p + 1:064x}", "domain": "bench.example", "url": f"/{t}",
                 "commenterHex": f"{author:064x}", "markdown": body, "html": "",
-                "parentHex": parent, "score": 0, "state": state,
-                "creationDate": iso(t0 + p * 7), "direction": 0, "deleted": r < 0.02,
+                "parentHex": "root" if parent is None else f"{parent + 1:064x}",
+                "score": 0, "state": state,
+                "creationDate": iso(T0 + p * 7), "direction": 0, "deleted": r < 0.02,
             }
             w(("," if p else "") + json.dumps(comment) + "\n")
         w('], "commenters": [\n')
@@ -121,7 +117,7 @@ def commento(a):
             c = {"commenterHex": f"{author:064x}", "name": f"Reader {author}",
                  "email": f"reader{author}@bench.example" if author % 10 else "",
                  "link": "", "photo": "", "provider": "commento",
-                 "joinDate": iso(t0), "isModerator": False}
+                 "joinDate": iso(T0), "isModerator": False}
             w(("," if author else "") + json.dumps(c) + "\n")
         w("]}\n")
 
